@@ -1,0 +1,74 @@
+"""Images per second of each perception stage on the bundled images (``safecity bench stages``).
+
+Each stage runs on the same inputs, warmed up first, timed over ``--repeat`` rounds; batch sizes 1
+and 8 are measured side by side so the batching gain is a ratio from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cluster.runtime import Runtime
+from serve.imaging import Image, crop, read_image
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def _rate(work: Callable[[], object], items: int, repeat: int) -> float:
+    work()  # warm-up: first calls allocate and compile
+    start = time.perf_counter()
+    for _ in range(repeat):
+        work()
+    return items * repeat / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None, runtime: Runtime) -> int:
+    """Run the stage benchmark and print a table."""
+    parser = argparse.ArgumentParser(prog="safecity bench stages")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    faces_images = [read_image(p) for p in sorted((ASSETS / "faces").glob("*.jpg"))]
+    plate_image = read_image(ASSETS / "plates" / "cgi_two_cars.jpg")
+    batch8: list[Image] = (faces_images * 2)[:8]
+    face, plate = runtime.faces, runtime.plates
+    detections = face.detect(batch8)
+    crops = [c for image, dets in zip(batch8, detections, strict=True) for c in face.crops(image, dets)]
+    plate_dets = plate.detect([plate_image])[0]
+    plate_crops = [crop(plate_image, plate_dets.box(i)) for i in range(len(plate_dets))]
+    rows = [
+        ("face detect, batch 1", _rate(lambda: [face.detect([im]) for im in batch8], 8, args.repeat)),
+        ("face detect, batch 8", _rate(lambda: face.detect(batch8), 8, args.repeat)),
+        (
+            "landmarks+align+quality",
+            _rate(
+                lambda: [face.crops(im, d) for im, d in zip(batch8, detections, strict=True)],
+                len(crops),
+                args.repeat,
+            ),
+        ),
+        ("embed, batch 1", _rate(lambda: [face.embed([c]) for c in crops], len(crops), args.repeat)),
+        ("embed, batch 8", _rate(lambda: face.embed(crops), len(crops), args.repeat)),
+        (
+            "plate detect, batch 1",
+            _rate(lambda: [plate.detect([plate_image]) for _ in range(8)], 8, args.repeat),
+        ),
+        ("plate detect, batch 8", _rate(lambda: plate.detect([plate_image] * 8), 8, args.repeat)),
+        (
+            "plate OCR (per crop)",
+            _rate(lambda: plate.reader.read(plate_crops), len(plate_crops), args.repeat),
+        ),
+        ("faces end to end, batch 8", _rate(lambda: face.analyze(batch8), 8, args.repeat)),
+        ("plates end to end, batch 8", _rate(lambda: plate.analyze([plate_image] * 8), 8, args.repeat)),
+    ]
+    print(f"device: {runtime.config.models.device} -> {face.detector.device}")
+    print(f"{'stage':<28} {'items/s':>9}")
+    for name, rate in rows:
+        print(f"{name:<28} {rate:>9.1f}")
+    by_name = dict(rows)
+    for stage in ("face detect", "plate detect", "embed"):
+        gain = by_name[f"{stage}, batch 8"] / by_name[f"{stage}, batch 1"]
+        print(f"batching gain, {stage}: {gain:.2f}x (batch 8 vs batch 1, same run)")
+    return 0

@@ -1,0 +1,1 @@
+"""Handlers of the ``safecity`` sub-commands: parsed arguments and a runtime in, exit code out."""

@@ -1,0 +1,50 @@
+"""``faces:`` face detection, quality gates and the watchlist match threshold."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cluster.config.base import Section
+from serve.face_analyzer import FacePolicy
+from serve.face_quality import QualityScale
+from serve.perception import FaceSettings
+
+# 1:N threshold. Genuine pairs of the bundled portraits score 0.59 and 0.74, impostors at most 0.24;
+# the README's threshold table gives the false-match rate this implies at each gallery size.
+DEFAULT_MATCH_THRESHOLD = 0.5
+
+
+class FacesConfig(Section):
+    """How faces are found, which are good enough, and when one matches a subject."""
+
+    detector_confidence: float = Field(0.4, gt=0, lt=1, description="Minimum YOLO face score.")
+    detector_image_size_px: int = Field(640, ge=160, le=1920, multiple_of=32)
+    min_face_px: float = Field(
+        24, ge=8, description="Faces smaller than this (shorter side) are not matched."
+    )
+    min_quality: float = Field(
+        0.35, ge=0, le=1, description="Faces below this quality score are not matched."
+    )
+    match_threshold: float = Field(
+        DEFAULT_MATCH_THRESHOLD, gt=0, lt=1, description="Cosine similarity for a 1:N watchlist match."
+    )
+    enrol_min_face_px: float = Field(64, ge=16, description="Smallest face accepted for enrolment.")
+    enrol_min_sharpness: float = Field(
+        40, ge=0, description="Least Laplacian variance accepted for enrolment."
+    )
+    enrol_min_quality: float = Field(
+        0.5, ge=0, le=1, description="Least quality score accepted for enrolment."
+    )
+    scann_min_size: int = Field(
+        20_000, ge=1, description="Watchlist photos from which ScaNN replaces exact search."
+    )
+
+    def settings(self) -> FaceSettings:
+        """The serve layer's view."""
+        return FaceSettings(
+            detector_confidence=self.detector_confidence,
+            detector_image_size_px=self.detector_image_size_px,
+            policy=FacePolicy(
+                min_face_px=self.min_face_px, min_quality=self.min_quality, quality_scale=QualityScale()
+            ),
+        )

@@ -1,0 +1,66 @@
+"""Read a YAML config file into :class:`SafeCityConfig`, with errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from cluster.config.root import SafeCityConfig
+from serve.errors import ConfigError
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts) or "(top level)"
+
+
+def describe_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: ``source: field.path: message``."""
+    lines = []
+    for problem in error.errors():
+        location = tuple(part for part in problem["loc"] if not str(part).startswith("function-after"))
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see the README's configuration section)"
+        lines.append(f"{source}: {_field_path(location)}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = None) -> SafeCityConfig:
+    """Validate an already-parsed YAML document; relative paths resolve against ``base_dir``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, got {type(raw).__name__}")
+    try:
+        config = SafeCityConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source)) from None
+    if base_dir is not None and not config.data_dir.expanduser().is_absolute():
+        config = config.model_copy(update={"data_dir": base_dir / config.data_dir})
+    return config
+
+
+def load_config(path: Path) -> SafeCityConfig:
+    """Load and validate ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(raw, source=str(path), base_dir=path.parent)

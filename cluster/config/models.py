@@ -1,0 +1,60 @@
+"""``models:`` where weights come from, and the device they run on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from cluster.config.base import Section
+from serve.models.registry import ModelRole
+from serve.models.store import DEFAULT_CACHE_DIR, ModelSource
+
+
+class ModelFile(Section):
+    """The operator's own file for one model role, instead of the pinned default."""
+
+    path: Path | None = Field(None, description="Local path of the weights file.")
+    url: str | None = Field(
+        None, description="http(s) URL to download the weights from, once, into the cache."
+    )
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Expected SHA-256; the file is refused if it differs."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelFile:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of path or url")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return self
+
+    def to_source(self) -> ModelSource:
+        """The store's view of this override."""
+        return ModelSource(path=self.path, url=self.url, sha256=self.sha256)
+
+
+class ModelsConfig(Section):
+    """Model weights and compute device."""
+
+    cache_dir: Path = Field(DEFAULT_CACHE_DIR, description="Where pulled weights are kept (per node).")
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto picks a GPU when torch sees one."
+    )
+    auto_pull: bool = Field(True, description="Pull missing default weights on first use.")
+    face_detector: ModelFile | None = None
+    face_landmarks: ModelFile | None = None
+    face_embedder: ModelFile | None = None
+    plate_detector: ModelFile | None = None
+    ocr_detector: ModelFile | None = None
+    ocr_recognizer: ModelFile | None = None
+
+    def overrides(self) -> dict[ModelRole, ModelSource]:
+        """Roles the operator pointed at their own files."""
+        out = {}
+        for role in ModelRole:
+            value = getattr(self, role.value)
+            if value is not None:
+                out[role] = value.to_source()
+        return out

@@ -1,0 +1,87 @@
+"""What a CLI command works with: config, stores and (lazily) the models, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+from actors.audit import AuditLog
+from actors.face_matcher import WatchlistMatcher
+from actors.hotlist import HotlistMatcher, HotlistStore
+from actors.watchlist import EnrolmentPolicy, WatchlistStore
+from cluster.config import SafeCityConfig
+from serve.face_analyzer import FaceAnalyzer
+from serve.models.store import ModelStore
+from serve.perception import build_face_analyzer, build_plate_analyzer
+from serve.plate_analyzer import PlateAnalyzer
+
+
+@dataclass
+class Runtime:
+    """Stores and models for one data directory and config."""
+
+    config: SafeCityConfig
+    actor: str
+    show_progress: bool = True
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the watchlist, hotlist and audit log live."""
+        return self.config.data_dir.expanduser()
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The audit log."""
+        return AuditLog(self.data_dir / "audit.jsonl")
+
+    @cached_property
+    def watchlist(self) -> WatchlistStore:
+        """The watchlist store."""
+        return WatchlistStore(self.data_dir, self.audit)
+
+    @cached_property
+    def hotlist(self) -> HotlistStore:
+        """The hotlist store."""
+        return HotlistStore(self.data_dir, self.audit)
+
+    @cached_property
+    def models(self) -> ModelStore:
+        """The model cache, with the operator's overrides."""
+        return ModelStore(
+            self.config.models.cache_dir,
+            self.config.models.overrides(),
+            auto_pull=self.config.models.auto_pull,
+            show_progress=self.show_progress,
+        )
+
+    @cached_property
+    def faces(self) -> FaceAnalyzer:
+        """Face models, loaded on first use."""
+        return build_face_analyzer(self.models, self.config.models.device, self.config.faces.settings())
+
+    @cached_property
+    def plates(self) -> PlateAnalyzer:
+        """Plate models, loaded on first use."""
+        return build_plate_analyzer(self.models, self.config.models.device, self.config.plates.settings())
+
+    def enrolment_policy(self) -> EnrolmentPolicy:
+        """Quality an enrolment photo must reach."""
+        faces = self.config.faces
+        return EnrolmentPolicy(
+            min_face_px=faces.enrol_min_face_px,
+            min_sharpness=faces.enrol_min_sharpness,
+            min_quality=faces.enrol_min_quality,
+        )
+
+    def watchlist_matcher(self) -> WatchlistMatcher:
+        """A matcher over the watchlist as it is now."""
+        faces = self.config.faces
+        return WatchlistMatcher.build(
+            self.watchlist.snapshot(), faces.match_threshold, scann_min_size=faces.scann_min_size
+        )
+
+    def hotlist_matcher(self) -> HotlistMatcher:
+        """A matcher over the unexpired hotlist as it is now."""
+        return HotlistMatcher(self.hotlist.list(), datetime.now(UTC))

@@ -1,0 +1,73 @@
+"""SFace face embeddings with onnxruntime, batched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import onnx
+from numpy.typing import NDArray
+
+from serve.errors import ModelCorruptError
+from serve.face_align import ALIGNED_SIZE_PX
+from serve.imaging import Image
+
+
+def prepare_sface_graph(model_bytes: bytes) -> bytes:
+    """Make the published SFace graph usable in onnxruntime with any batch size.
+
+    The file lists every weight as a graph input, which onnxruntime refuses; keeping only ``data``
+    leaves the weights as initialisers (results identical to OpenCV's). The batch dimension is fixed
+    at 1 in the file; no operator depends on it, so it is made symbolic.
+    """
+    model = onnx.load_from_string(model_bytes)
+    keep = [graph_input for graph_input in model.graph.input if graph_input.name == "data"]
+    if len(keep) != 1:
+        raise ValueError("not an SFace graph: no input named 'data'")
+    del model.graph.input[:]
+    model.graph.input.extend(keep)
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    for output in model.graph.output:
+        output.type.tensor_type.shape.dim[0].dim_param = "batch"
+    del model.graph.value_info[:]
+    return bytes(model.SerializeToString())
+
+
+class SFaceEmbedder:
+    """Turns aligned 112x112 BGR faces into L2-normalised 128-d embeddings."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._input_name = session.get_inputs()[0].name
+        self.dim = int(session.get_outputs()[0].shape[1])
+
+    @classmethod
+    def load(cls, path: Path, *, providers: list[str]) -> SFaceEmbedder:
+        """Load SFace weights from ``path`` on the given onnxruntime providers."""
+        import onnxruntime
+
+        try:
+            graph = prepare_sface_graph(path.read_bytes())
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 3
+            session = onnxruntime.InferenceSession(graph, sess_options=options, providers=providers)
+        except Exception as exc:  # onnx and onnxruntime raise their own types for a bad file
+            raise ModelCorruptError(f"model for role 'face_embedder' at {path} does not load: {exc}") from exc
+        return cls(session)
+
+    def embed(self, aligned_faces: list[Image]) -> NDArray[np.float32]:
+        """Embeddings (n, dim), each of unit length."""
+        if not aligned_faces:
+            return np.zeros((0, self.dim), np.float32)
+        for face in aligned_faces:
+            if face.shape != (ALIGNED_SIZE_PX, ALIGNED_SIZE_PX, 3):
+                raise ValueError(f"aligned faces must be 112x112x3, got {face.shape}")
+        # Same preprocessing as OpenCV's FaceRecognizerSF: RGB, 0..255 floats, NCHW.
+        blob = cv2.dnn.blobFromImages(
+            aligned_faces, 1.0, (ALIGNED_SIZE_PX, ALIGNED_SIZE_PX), (0, 0, 0), True, False
+        )
+        features = np.asarray(self._session.run(None, {self._input_name: blob})[0], dtype=np.float32)
+        norms = np.linalg.norm(features, axis=1, keepdims=True)
+        return np.asarray(features / np.maximum(norms, 1e-12), dtype=np.float32)
