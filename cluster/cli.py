@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cluster.commands import analyze as analyze_command
+from cluster.commands import demo as demo_command
 from cluster.commands import lists, models
 from cluster.config import SafeCityConfig, load_config
 from cluster.runtime import Runtime
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
     analyze.add_argument("--json", action="store_true", help="one JSON object per image or frame")
     analyze.add_argument("--every", type=int, default=1, help="analyse every Nth frame of videos")
+
+    command(commands, "demo", demo_command.demo, "enrol demo lists and analyse the bundled sample media")
 
     bench = command(commands, "bench", _bench, "benchmarks: gallery (ScaNN vs exact), stages (images/s)")
     bench.add_argument("which", choices=["gallery", "stages"])

@@ -9,12 +9,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from cluster.runtime import Runtime
+from cluster.samples import ASSETS
 from serve.imaging import Image, crop, read_image
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def _rate(work: Callable[[], object], items: int, repeat: int) -> float:
