@@ -153,9 +153,10 @@ class ScannIndex:
     often falls in another partition. Measured recall@1 vs exact on random unit vectors, 1000-2000 such
     queries: the stock tree (sqrt(n) leaves, no spilling) reaches only 0.61/0.78/0.90/0.97 at 5/10/20/40 %
     of leaves searched at 100k. SOAR (each point also stored in a second leaf, lambda 1.5) gives
-    0.92/0.98/0.995 at 10/20/30 %; 2*sqrt(n) leaves are a little faster at equal recall. With 30 %:
-    100k -> 632 leaves, 190 searched, recall 0.997-0.999 at ~8k q/s (exact ~3k); 1M -> 2000 leaves,
-    600 searched, recall 1.000 at ~1.2k q/s (exact ~300); 20k-200k all >= 0.995. Below 20k recall drops
+    0.92/0.98/0.995 at 10/20/30 %; 2*sqrt(n) leaves are a little faster at equal recall. With 30 %
+    (2 cores, q/s batched / one at a time): 100k -> 632 leaves, 190 searched, recall 0.997-0.999,
+    7.8k / 6.1k q/s vs exact 6.6k / 0.9k; 1M -> 2000 leaves, 600 searched, recall 1.000, 1.2k / 0.7k q/s
+    vs exact 0.5k / 0.05k, 39 s build; 20k-200k all >= 0.995. Below 20k recall drops
     to ~0.98 (build_index uses exact there). 25 % searched gives 0.996-0.998 at 30k-200k, too little
     margin. Recall is partition-limited: re-scoring 10 or 200 candidates, or dropping the anisotropic
     threshold, changed nothing. Random unit vectors are the hard case for partitioning; real embeddings

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from serve.imaging import Image, crop
 from serve.plate_reader import EasyOcrPlateReader
-from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat, correct_plate
+from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+from serve.plate_vote import candidate, vote
 from serve.types import Detections, PlateRead
 from serve.yolo_detector import YoloDetector
 
@@ -31,21 +32,24 @@ class PlateAnalyzer:
         return self.detector.detect(images)
 
     def read(self, image: Image, detections: Detections) -> list[PlateRead]:
-        """OCR every detected plate of one image."""
-        crops = [crop(image, detections.box(i)) for i in range(len(detections))]
+        """OCR every detected plate of one image, voting over the reader's views."""
         reads = []
-        for index, (plate_crop, ocr) in enumerate(zip(crops, self.reader.read(crops), strict=True)):
-            corrected = correct_plate(ocr.text, self.formats, self.max_corrections)
+        for index in range(len(detections)):
+            box = detections.box(index)
+            views = self.reader.read(image, box)
+            verdict = vote(
+                [candidate(v.text, v.confidence, self.formats, self.max_corrections) for v in views]
+            )
             reads.append(
                 PlateRead(
-                    xyxy=detections.box(index),
+                    xyxy=box,
                     detector_score=float(detections.confidence[index]),
-                    text=corrected.text,
-                    raw_text=ocr.text,
-                    confidence=ocr.confidence,
-                    format_ok=corrected.format_name is not None,
-                    format_name=corrected.format_name,
-                    crop=plate_crop,
+                    text=verdict.text if verdict else "",
+                    raw_text=verdict.raw_text if verdict else "",
+                    confidence=verdict.confidence if verdict else 0.0,
+                    format_ok=verdict is not None and verdict.format_name is not None,
+                    format_name=verdict.format_name if verdict else None,
+                    crop=crop(image, box),
                 )
             )
         return reads

@@ -35,7 +35,8 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
     detections = face.detect(batch8)
     crops = [c for image, dets in zip(batch8, detections, strict=True) for c in face.crops(image, dets)]
     plate_dets = plate.detect([plate_image])[0]
-    plate_crops = [crop(plate_image, plate_dets.box(i)) for i in range(len(plate_dets))]
+    plate_boxes = [plate_dets.box(i) for i in range(len(plate_dets))]
+    one_view = plate.reader.views[0]
     rows = [
         ("face detect, batch 1", _rate(lambda: [face.detect([im]) for im in batch8], 8, args.repeat)),
         ("face detect, batch 8", _rate(lambda: face.detect(batch8), 8, args.repeat)),
@@ -55,8 +56,16 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
         ),
         ("plate detect, batch 8", _rate(lambda: plate.detect([plate_image] * 8), 8, args.repeat)),
         (
-            "plate OCR (per crop)",
-            _rate(lambda: plate.reader.read(plate_crops), len(plate_crops), args.repeat),
+            "plate OCR, 1 view",
+            _rate(
+                lambda: [plate.reader.read_crop(crop(plate_image, b), one_view) for b in plate_boxes],
+                len(plate_boxes),
+                args.repeat,
+            ),
+        ),
+        (
+            f"plate OCR, {len(plate.reader.views)} views + vote",
+            _rate(lambda: plate.read(plate_image, plate_dets), len(plate_boxes), args.repeat),
         ),
         ("faces end to end, batch 8", _rate(lambda: face.analyze(batch8), 8, args.repeat)),
         ("plates end to end, batch 8", _rate(lambda: plate.analyze([plate_image] * 8), 8, args.repeat)),

@@ -1,0 +1,54 @@
+"""Shared fixtures: the real models (loaded once per session) and the bundled sample media."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from actors.audit import AuditLog
+from cluster.config import load_config
+from cluster.samples import ASSETS, SAMPLE_CONFIG
+from serve.face_analyzer import FaceAnalyzer
+from serve.imaging import Image, read_image
+from serve.models.store import DEFAULT_CACHE_DIR, ModelStore
+from serve.perception import FaceSettings, build_face_analyzer, build_plate_analyzer
+from serve.plate_analyzer import PlateAnalyzer
+
+FACES = ASSETS / "faces"
+PLATE_SCENE = ASSETS / "plates" / "cgi_two_cars.jpg"
+PORTRAITS = sorted(FACES.glob("*.jpg"))
+GENUINE_PAIRS = [("person_a_1.jpg", "person_a_2.jpg"), ("person_b_1.jpg", "person_b_2.jpg")]
+
+
+@pytest.fixture(scope="session")
+def model_store() -> ModelStore:
+    """The real model cache (``scripts/setup.sh`` pulls it; pulled here on first use otherwise)."""
+    return ModelStore(DEFAULT_CACHE_DIR, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def face_analyzer(model_store: ModelStore) -> FaceAnalyzer:
+    """Real YOLO face detector, YuNet landmarks and SFace embedder on the CPU."""
+    return build_face_analyzer(model_store, "cpu", FaceSettings())
+
+
+@pytest.fixture(scope="session")
+def plate_analyzer(model_store: ModelStore) -> PlateAnalyzer:
+    """Real YOLO plate detector and EasyOCR, with the sample config's plate formats."""
+    return build_plate_analyzer(model_store, "cpu", load_config(SAMPLE_CONFIG).plates.settings())
+
+
+@pytest.fixture(scope="session")
+def portraits() -> dict[str, Image]:
+    """The six bundled portraits by file name."""
+    return {path.name: read_image(path) for path in PORTRAITS}
+
+
+@pytest.fixture
+def audit(tmp_path: Path) -> AuditLog:
+    """An empty audit log in a fresh data directory."""
+    return AuditLog(tmp_path / "audit.jsonl")

@@ -1,0 +1,211 @@
+"""Loading the YAML config: defaults, the sample file, and errors that name the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cluster.config import SafeCityConfig, load_config
+from cluster.config.faces import DEFAULT_MATCH_THRESHOLD, FacesConfig
+from cluster.config.loader import parse_config
+from serve.errors import ConfigError
+from serve.models.registry import ModelRole
+from serve.models.store import ModelSource
+from serve.plate_text import DEFAULT_PLATE_FORMATS
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "examples" / "sample-city.yaml"
+SHA = "ab" * 32
+
+
+def write(tmp_path: Path, text: str, name: str = "safecity.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert message.startswith(str(path)), "errors name the file"
+    return message
+
+
+def test_empty_file_gives_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+    assert config.data_dir == tmp_path / "safecity-data"
+    assert config.faces == FacesConfig()
+    assert config.faces.match_threshold == DEFAULT_MATCH_THRESHOLD
+    assert config.models.device == "auto"
+    assert config.models.auto_pull is True
+    assert config.models.overrides() == {}
+    assert [(f.name, f.pattern) for f in config.plates.formats] == [
+        (f.name, f.pattern) for f in DEFAULT_PLATE_FORMATS
+    ]
+    assert config.model_dump(exclude={"data_dir"}) == SafeCityConfig().model_dump(exclude={"data_dir"})
+
+
+def test_sample_city_loads() -> None:
+    config = load_config(SAMPLE)
+    assert config.data_dir.resolve() == (REPO / "safecity-data").resolve()
+    assert config.faces.match_threshold == 0.5
+    assert config.faces.min_quality == 0.35
+    assert config.models.device == "auto"
+    names = [f.name for f in config.plates.formats]
+    assert names == ["pk-abc-123", "pk-ab-1234", "pk-abc-1234", "sample-ab-12345"]
+    assert config.plates.settings().formats[3].fits("AB12345")
+
+
+def test_model_overrides_become_sources(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            "models:\n"
+            "  device: cuda:1\n"
+            f"  face_embedder: {{path: /opt/models/sface.onnx, sha256: {SHA}}}\n"
+            "  plate_detector: {url: 'https://models.example/plates.pt'}\n",
+        )
+    )
+    assert config.models.device == "cuda:1"
+    assert config.models.overrides() == {
+        ModelRole.FACE_EMBEDDER: ModelSource(path=Path("/opt/models/sface.onnx"), sha256=SHA),
+        ModelRole.PLATE_DETECTOR: ModelSource(url="https://models.example/plates.pt"),
+    }
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "faces:\n  match_treshold: 0.6\n")
+    assert "faces.match_treshold" in message
+    assert "unknown field" in message
+
+
+def test_out_of_range_threshold_is_named(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "faces:\n  match_threshold: 1.5\n")
+    assert "faces.match_threshold" in message
+    assert "less than 1" in message
+
+
+def test_bad_plate_regex_is_named_with_index(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path,
+        "plates:\n"
+        "  formats:\n"
+        "    - {name: ok, pattern: '[A-Z]{3}[0-9]{3}'}\n"
+        "    - {name: broken, pattern: '[A-Z'}\n",
+    )
+    assert "plates.formats[1].pattern" in message
+    assert "invalid regex" in message
+    assert "plates.formats[0]" not in message
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["{path: /opt/m.onnx, url: 'https://x.example/m.onnx'}", "{sha256: " + SHA + "}"],
+    ids=["both", "neither"],
+)
+def test_model_file_needs_exactly_one_source(tmp_path: Path, entry: str) -> None:
+    message = config_error(tmp_path, f"models:\n  face_embedder: {entry}\n")
+    assert "models.face_embedder" in message
+    assert "exactly one of path or url" in message
+
+
+def test_model_url_scheme_is_checked(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "models:\n  face_detector: {url: 'ftp://x.example/m.onnx'}\n")
+    assert "models.face_detector" in message
+    assert "http" in message
+
+
+def test_bad_sha256_is_named(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "models:\n  face_embedder: {path: /opt/m.onnx, sha256: XYZ}\n")
+    assert "models.face_embedder.sha256" in message
+
+
+def test_bad_device_is_named(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "models:\n  device: gpu\n")
+    assert "models.device" in message
+
+
+def test_every_problem_gets_its_own_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "faces:\n  match_threshold: 1.5\nmodels:\n  device: gpu\n")
+    lines = message.splitlines()
+    assert len(lines) == 2
+    assert any("faces.match_threshold" in line for line in lines)
+    assert any("models.device" in line for line in lines)
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "faces:\n  match_threshold: 0.5\n min_quality: 0.3\n")
+    assert "line 3" in message
+    assert "not valid YAML" in message
+
+
+def test_missing_file_is_not_found(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(path) in str(raised.value)
+    assert "not found" in str(raised.value)
+
+
+def test_top_level_list_is_refused(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "- faces\n- plates\n")
+    assert "top level must be a mapping" in message
+    assert "list" in message
+
+
+def test_parse_config_accepts_none_and_refuses_scalars() -> None:
+    assert parse_config(None) == SafeCityConfig()
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        parse_config("faces", source="inline")
+
+
+def test_relative_data_dir_resolves_against_config_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "etc" / "safecity"
+    folder.mkdir(parents=True)
+    config = load_config(write(folder, "data_dir: ../data\n"))
+    assert config.data_dir.resolve() == (tmp_path / "etc" / "data").resolve()
+
+
+def test_absolute_data_dir_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    config = load_config(write(tmp_path, f"data_dir: {target}\n"))
+    assert config.data_dir == target
+
+
+def test_config_is_immutable(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+    with pytest.raises(ValueError, match="frozen"):
+        config.faces.match_threshold = 0.9  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("faces:\n  match_treshold: 0.6\n", "faces.match_treshold"),
+        ("faces:\n  match_threshold: 1.5\nmodels:\n  device: gpu\n", "models.device"),
+    ],
+    ids=["typo", "two-problems"],
+)
+def test_cli_reports_config_error_on_one_line(tmp_path: Path, text: str, field: str) -> None:
+    bad = write(tmp_path, text)
+    result = subprocess.run(
+        [sys.executable, "-m", "cluster.cli", "--config", str(bad), "watchlist", "list"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("safecity: error:")
+    assert field in lines[0]
+    assert str(bad) in lines[0]
+    assert not (tmp_path / "safecity-data").exists(), "nothing is created when the config is refused"
