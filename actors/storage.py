@@ -63,7 +63,10 @@ def read_table(path: Path, schema: pa.Schema) -> pa.Table:
     missing = [name for name in schema.names if name not in table.schema.names]
     if missing:
         raise StoreError(f"{path} lacks columns {missing}; it was not written by this SafeCity version")
-    return table.select(schema.names).cast(schema)
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowException, ValueError) as exc:
+        raise StoreError(f"{path} has columns of the wrong type: {exc}") from exc
 
 
 @contextlib.contextmanager

@@ -137,3 +137,35 @@ def test_chain_continues_across_reopen(tmp_path: Path) -> None:
     assert fourth.prev_hash == line_hash(path.read_text(encoding="utf-8").splitlines()[2])
     assert again.verify() == 4
     assert [e.actor for e in AuditLog(path).entries()] == ["alice", "bob", "carol", "dave"]
+
+
+def test_cutting_the_newest_entries_off_is_detected(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for index in range(3):
+        log.append("operator-1", "watchlist.enrol", f"subject-{index}")
+    lines = log.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.path.write_text("".join(lines[:2]), encoding="utf-8")
+    with pytest.raises(StoreError, match="removed from the end"):
+        log.verify()
+
+
+def test_editing_the_newest_entry_is_detected(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append("operator-1", "watchlist.enrol", "subject-1")
+    log.append("operator-1", "watchlist.remove", "subject-1")
+    text = log.path.read_text(encoding="utf-8")
+    log.path.write_text(text.replace("watchlist.remove", "watchlist.enrol"), encoding="utf-8")
+    with pytest.raises(StoreError, match="line 2"):
+        log.verify()
+
+
+def test_a_line_torn_by_a_crash_is_reported_and_later_appends_stay_separate(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append("operator-1", "watchlist.enrol", "subject-1")
+    with open(log.path, "a", encoding="utf-8") as handle:
+        handle.write('{"action": "watchlist.en')  # the process died mid-write
+    log.append("operator-1", "watchlist.enrol", "subject-2")
+    lines = log.path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and lines[2].startswith("{") and "subject-2" in lines[2]
+    with pytest.raises(StoreError, match="line 2 is not valid JSON"):
+        log.verify()

@@ -34,7 +34,7 @@ def test_exactly_one_face_found_in_every_portrait(
     for (name, image), dets in zip(portraits.items(), detections, strict=True):
         [crop] = face_analyzer.crops(image, dets)
         assert not np.isnan(crop.landmarks).any(), name
-        x1, y1, x2, y2 = crop.xyxy
+        x1, _, x2, _ = crop.xyxy
         # Landmarks fall inside the face box: the eyes above the mouth.
         assert (crop.landmarks[:, 0] > x1).all() and (crop.landmarks[:, 0] < x2).all(), name
         assert crop.landmarks[:2, 1].max() < crop.landmarks[3:, 1].min(), name

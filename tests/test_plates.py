@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from actors.hotlist import HotlistEntry, HotlistMatcher
 from serve.imaging import read_image
 from serve.plate_analyzer import PlateAnalyzer
+from serve.types import Detections
 from tests.conftest import PLATE_SCENE
 
 pytestmark = pytest.mark.models
@@ -56,3 +58,17 @@ def test_batch_of_frames_gives_the_same_reads(plate_analyzer: PlateAnalyzer) -> 
     image = read_image(PLATE_SCENE)
     batches = plate_analyzer.analyze([image, image, image])
     assert [sorted(r.text for r in reads) for reads in batches] == [["MLB803", "NO23456"]] * 3
+
+
+def test_reads_survive_detector_box_jitter(plate_analyzer: PlateAnalyzer) -> None:
+    # A tracker's boxes move by a few pixels from frame to frame; the three-view vote must not.
+    image = read_image(PLATE_SCENE)
+    [detections] = plate_analyzer.detect([image])
+    rng = np.random.default_rng(7)
+    jitter = rng.uniform(-3, 3, size=(6, len(detections), 4)).astype(np.float32)
+    texts = []
+    for offsets in jitter:
+        moved = Detections(detections.xyxy + offsets, detections.confidence, detections.class_id)
+        texts.append(sorted(read.text for read in plate_analyzer.read(image, moved)))
+    correct = sum(t == ["MLB803", "NO23456"] for t in texts)
+    assert correct >= 5, texts

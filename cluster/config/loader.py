@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from cluster.config.root import SafeCityConfig
 from serve.errors import ConfigError
+from serve.models.registry import ModelRole
 
 
 def _field_path(location: tuple[int | str, ...]) -> str:
@@ -44,9 +45,29 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path | None = No
         config = SafeCityConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source)) from None
-    if base_dir is not None and not config.data_dir.expanduser().is_absolute():
-        config = config.model_copy(update={"data_dir": base_dir / config.data_dir})
-    return config
+    return config if base_dir is None else resolve_relative_paths(config, base_dir)
+
+
+def _anchored(path: Path, base_dir: Path) -> Path:
+    return path if path.is_absolute() or str(path).startswith("~") else base_dir / path
+
+
+def resolve_relative_paths(config: SafeCityConfig, base_dir: Path) -> SafeCityConfig:
+    """Paths written in a config file are relative to that file's folder, not the working directory."""
+    models = config.models
+    model_updates: dict[str, object] = {"cache_dir": _anchored(models.cache_dir, base_dir)}
+    for role in ModelRole:
+        override = getattr(models, role.value)
+        if override is not None and override.path is not None:
+            model_updates[role.value] = override.model_copy(
+                update={"path": _anchored(override.path, base_dir)}
+            )
+    return config.model_copy(
+        update={
+            "data_dir": _anchored(config.data_dir, base_dir),
+            "models": models.model_copy(update=model_updates),
+        }
+    )
 
 
 def load_config(path: Path) -> SafeCityConfig:

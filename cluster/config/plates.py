@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from cluster.config.base import Section
 from serve.perception import PlateSettings
@@ -17,8 +17,8 @@ class PlateFormatConfig(Section):
 
     @field_validator("pattern")
     @classmethod
-    def _compiles(cls, pattern: str) -> str:
-        PlateFormat("check", pattern)
+    def _compiles(cls, pattern: str, info: ValidationInfo) -> str:
+        PlateFormat(str(info.data.get("name") or "unnamed"), pattern)
         return pattern
 
 

