@@ -65,7 +65,7 @@ class EnrolmentPolicy:
     """How good an enrolment photo's face must be. Stricter than live matching on purpose."""
 
     min_face_px: float = 64.0
-    min_sharpness: float = 40.0
+    min_sharpness: float = 50.0
     min_quality: float = 0.5
 
 

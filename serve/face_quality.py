@@ -15,8 +15,9 @@ from serve.types import Box, FaceQuality
 class QualityScale:
     """Values at which each part of the score saturates at 1.
 
-    Measured on the bundled portraits: aligned sharp faces have a Laplacian variance of 200 to 4,000;
-    the same faces blurred with a Gaussian of sigma 3 fall below 30.
+    Measured on the bundled portraits (aligned 112x112 crops): sharp faces have a Laplacian variance
+    of 250 to 3,600; blurred with a Gaussian of sigma 5 px (about 2 px at the aligned scale) they fall
+    to 39-65, with sigma 8 px to 14-22.
     """
 
     full_size_px: float = 80.0

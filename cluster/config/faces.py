@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from actors.gallery import SCANN_MIN_SIZE
+from actors.watchlist import EnrolmentPolicy
 from cluster.config.base import Section
 from serve.face_analyzer import FacePolicy
 from serve.face_quality import QualityScale
@@ -12,6 +14,8 @@ from serve.perception import FaceSettings
 # 1:N threshold. Genuine pairs of the bundled portraits score 0.59 and 0.74, impostors at most 0.24;
 # the README's threshold table gives the false-match rate this implies at each gallery size.
 DEFAULT_MATCH_THRESHOLD = 0.5
+_LIVE = FacePolicy()
+_ENROL = EnrolmentPolicy()
 
 
 class FacesConfig(Section):
@@ -20,23 +24,25 @@ class FacesConfig(Section):
     detector_confidence: float = Field(0.4, gt=0, lt=1, description="Minimum YOLO face score.")
     detector_image_size_px: int = Field(640, ge=160, le=1920, multiple_of=32)
     min_face_px: float = Field(
-        24, ge=8, description="Faces smaller than this (shorter side) are not matched."
+        _LIVE.min_face_px, ge=8, description="Faces smaller than this (shorter side) are not matched."
     )
     min_quality: float = Field(
-        0.35, ge=0, le=1, description="Faces below this quality score are not matched."
+        _LIVE.min_quality, ge=0, le=1, description="Faces below this quality score are not matched."
     )
     match_threshold: float = Field(
         DEFAULT_MATCH_THRESHOLD, gt=0, lt=1, description="Cosine similarity for a 1:N watchlist match."
     )
-    enrol_min_face_px: float = Field(64, ge=16, description="Smallest face accepted for enrolment.")
+    enrol_min_face_px: float = Field(
+        _ENROL.min_face_px, ge=16, description="Smallest face accepted for enrolment."
+    )
     enrol_min_sharpness: float = Field(
-        40, ge=0, description="Least Laplacian variance accepted for enrolment."
+        _ENROL.min_sharpness, ge=0, description="Least Laplacian variance accepted for enrolment."
     )
     enrol_min_quality: float = Field(
-        0.5, ge=0, le=1, description="Least quality score accepted for enrolment."
+        _ENROL.min_quality, ge=0, le=1, description="Least quality score accepted for enrolment."
     )
     scann_min_size: int = Field(
-        20_000, ge=1, description="Watchlist photos from which ScaNN replaces exact search."
+        SCANN_MIN_SIZE, ge=1, description="Watchlist photos from which ScaNN replaces exact search."
     )
 
     def settings(self) -> FaceSettings:
