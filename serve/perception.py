@@ -12,7 +12,7 @@ from serve.face_landmarks import YuNetLandmarker
 from serve.models.registry import ModelRole
 from serve.models.store import ModelStore
 from serve.plate_analyzer import PlateAnalyzer
-from serve.plate_reader import EasyOcrPlateReader
+from serve.plate_reader import DEFAULT_OCR_VIEWS, EasyOcrPlateReader, OcrView
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
 from serve.yolo_detector import YoloDetector
 
@@ -34,6 +34,7 @@ class PlateSettings:
     detector_image_size_px: int = 640
     formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
     max_corrections: int = 2
+    ocr_views: Sequence[OcrView] = DEFAULT_OCR_VIEWS
 
 
 def build_face_detector(store: ModelStore, device: str, settings: FaceSettings) -> YoloDetector:
@@ -69,13 +70,16 @@ def build_plate_detector(store: ModelStore, device: str, settings: PlateSettings
     )
 
 
-def build_plate_reader(store: ModelStore, device: str) -> EasyOcrPlateReader:
+def build_plate_reader(
+    store: ModelStore, device: str, views: Sequence[OcrView] = DEFAULT_OCR_VIEWS
+) -> EasyOcrPlateReader:
     """EasyOCR from the cached CRAFT and recogniser weights."""
     return EasyOcrPlateReader.load(
         store.path(ModelRole.OCR_DETECTOR),
         store.path(ModelRole.OCR_RECOGNIZER),
         links_root=store.cache_dir / "easyocr",
         device=resolve_device(device),
+        views=views,
     )
 
 
@@ -84,7 +88,7 @@ def build_plate_analyzer(store: ModelStore, device: str, settings: PlateSettings
     resolved = resolve_device(device)
     return PlateAnalyzer(
         detector=build_plate_detector(store, resolved, settings),
-        reader=build_plate_reader(store, resolved),
+        reader=build_plate_reader(store, resolved, settings.ocr_views),
         formats=settings.formats,
         max_corrections=settings.max_corrections,
     )

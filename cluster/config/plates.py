@@ -6,6 +6,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from cluster.config.base import Section
 from serve.perception import PlateSettings
+from serve.plate_reader import DEFAULT_OCR_VIEWS
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
 
 
@@ -38,6 +39,13 @@ class PlatesConfig(Section):
         2, ge=0, le=4, description="Most OCR-confusion swaps (0/O, 1/I, ...) made to fit a read to a format."
     )
 
+    ocr_views: int = Field(
+        len(DEFAULT_OCR_VIEWS),
+        ge=1,
+        le=len(DEFAULT_OCR_VIEWS),
+        description="Crops of each plate that OCR reads and votes over; each costs one OCR pass.",
+    )
+
     def settings(self) -> PlateSettings:
         """The serve layer's view."""
         return PlateSettings(
@@ -45,4 +53,5 @@ class PlatesConfig(Section):
             detector_image_size_px=self.detector_image_size_px,
             formats=tuple(PlateFormat(f.name, f.pattern) for f in self.formats),
             max_corrections=self.max_corrections,
+            ocr_views=DEFAULT_OCR_VIEWS[: self.ocr_views],
         )
