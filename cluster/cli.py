@@ -36,6 +36,16 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def _bench(args: argparse.Namespace, runtime: Runtime) -> int:
     from cluster.bench import gallery, stages
 
@@ -117,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("paths", nargs="+", metavar="PATH", help="image or video files")
     analyze.add_argument("--json", action="store_true", help="one JSON object per image or frame")
-    analyze.add_argument("--every", type=int, default=1, help="analyse every Nth frame of videos")
+    analyze.add_argument("--every", type=_positive_int, default=1, help="analyse every Nth frame of videos")
 
     command(commands, "demo", demo_command.demo, "enrol demo lists and analyse the bundled sample media")
 
