@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cluster.config.base import Section
+from cluster.config.cameras import CameraConfig
+from cluster.config.dispatch import DispatchConfig
 from cluster.config.faces import FacesConfig
 from cluster.config.models import ModelsConfig
+from cluster.config.pipeline import PipelineConfig
 from cluster.config.plates import PlatesConfig
+from cluster.config.serving import ServingConfig
 
 DEFAULT_DATA_DIR = Path("safecity-data")
 
@@ -24,3 +28,16 @@ class SafeCityConfig(Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     faces: FacesConfig = Field(default_factory=FacesConfig)
     plates: PlatesConfig = Field(default_factory=PlatesConfig)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_camera_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        ids = [c.id for c in cameras]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"camera ids must be unique: {duplicates}")
+        return cameras

@@ -1,0 +1,38 @@
+"""``pipeline:`` how camera actors shard cameras, bound work in flight, reconnect and track."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cluster.config.base import Section
+
+
+class PipelineConfig(Section):
+    """Camera actors, tracking and alert de-duplication."""
+
+    cameras_per_actor: int = Field(
+        25, ge=1, le=500, description="Cameras one actor (one process) owns; 1,000 cameras -> 40 actors."
+    )
+    actor_num_cpus: float = Field(0.25, gt=0, description="CPUs Ray reserves for each camera actor.")
+    max_in_flight_per_camera: int = Field(
+        2, ge=1, le=16, description="Frames of one camera at the models at once; newer frames are dropped."
+    )
+    detector_input_px: int = Field(
+        640, ge=160, le=1920, multiple_of=32, description="Letterbox size sent to Serve."
+    )
+    open_timeout_s: float = Field(10, gt=0)
+    read_timeout_s: float = Field(10, gt=0)
+    stall_timeout_s: float = Field(15, gt=0, description="No new frame for this long -> reconnect.")
+    reconnect_initial_s: float = Field(1, gt=0)
+    reconnect_max_s: float = Field(60, gt=0)
+    track_max_age_s: float = Field(3, gt=0, description="A track not seen for this long has ended.")
+    face_embeddings_per_track: int = Field(3, ge=1, le=20, description="Best crops of a face track embedded.")
+    plate_min_reads: int = Field(
+        2, ge=1, le=20, description="Frames of a plate track voted before a decision."
+    )
+    cooldown_s: float = Field(
+        120,
+        ge=0,
+        description="After an alert, the same subject or plate on the same camera is not re-alerted.",
+    )
+    watchlist_reload_s: float = Field(5, gt=0, description="How often the matcher checks for list changes.")
