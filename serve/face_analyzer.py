@@ -54,16 +54,22 @@ class FaceAnalyzer:
 
     def crops(self, image: Image, detections: Detections) -> list[FaceCrop]:
         """Landmarks, aligned crop and quality for every detected face of one image."""
-        out = []
-        for index in range(len(detections)):
-            box = detections.box(index)
-            score = float(detections.confidence[index])
-            landmarks = self.landmarker.landmarks(image, box)
-            aligned = align_face(image, landmarks if landmarks is not None else landmarks_from_box(box))
-            quality = face_quality(box, score, aligned, landmarks, self.policy.quality_scale)
-            points = landmarks if landmarks is not None else np.full((5, 2), np.nan, np.float32)
-            out.append(FaceCrop(box, score, points, aligned, quality))
-        return out
+        return [
+            self.crop(image, detections.box(i), float(detections.confidence[i]))
+            for i in range(len(detections))
+        ]
+
+    def crop(self, image: Image, box: Box, score: float, size_scale: float = 1.0) -> FaceCrop:
+        """Landmarks, aligned crop and quality of the face in ``box``.
+
+        ``size_scale`` is image pixels per camera pixel, for chips cut from a larger frame and shrunk.
+        """
+        landmarks = self.landmarker.landmarks(image, box)
+        aligned = align_face(image, landmarks if landmarks is not None else landmarks_from_box(box))
+        camera_box = (box[0] / size_scale, box[1] / size_scale, box[2] / size_scale, box[3] / size_scale)
+        quality = face_quality(camera_box, score, aligned, landmarks, self.policy.quality_scale)
+        points = landmarks if landmarks is not None else np.full((5, 2), np.nan, np.float32)
+        return FaceCrop(box, score, points, aligned, quality)
 
     def is_usable(self, crop: FaceCrop) -> bool:
         """Whether a face passes the policy and should be embedded and matched."""

@@ -121,3 +121,34 @@ class PlateMatch:
     exact: bool
     read_text: str
     edits: int
+
+
+@dataclass(frozen=True)
+class FaceChip:
+    """A small region of a full-resolution frame around one detected face, sent for embedding.
+
+    ``box`` is the face in chip pixels; ``size_scale`` is chip pixels per frame pixel (below 1 when
+    the chip was shrunk), so that face size is judged in the camera's own pixels.
+    """
+
+    image: NDArray[np.uint8]
+    box: Box
+    detector_score: float
+    size_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class PlateChip:
+    """A region of a full-resolution frame around one detected plate, sent for OCR; ``box`` in chip pixels."""
+
+    image: NDArray[np.uint8]
+    box: Box
+    detector_score: float
+
+
+@dataclass(frozen=True)
+class OcrRead:
+    """One OCR view's raw text and confidence."""
+
+    text: str
+    confidence: float

@@ -109,3 +109,13 @@ DEFAULT_ARTIFACTS: dict[ModelRole, ModelArtifact] = {
         ),
     )
 }
+
+
+def model_versions(overridden: set[ModelRole] | frozenset[ModelRole] = frozenset()) -> dict[str, str]:
+    """What each role runs, for alerts and logs: the pinned source and checksum, or ``operator``."""
+    return {
+        role.value: "operator-supplied"
+        if role in overridden
+        else f"{DEFAULT_ARTIFACTS[role].requirement}#{DEFAULT_ARTIFACTS[role].sha256[:12]}"
+        for role in ModelRole
+    }

@@ -1,0 +1,159 @@
+"""Ray Serve deployments of the perception models, batched across cameras.
+
+Thin wrappers: each builds its model with the same factories as the CLI (``serve.perception``),
+warms it up, and exposes one ``@serve.batch`` method. Camera actors call them through handles with
+small inputs only: letterboxed detector input, face chips, plate chips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ray import serve
+
+from serve.models.registry import ModelRole
+from serve.models.store import ModelSource, ModelStore
+from serve.perception import (
+    FaceSettings,
+    PlateSettings,
+    build_face_analyzer,
+    build_face_detector,
+    build_plate_detector,
+    build_plate_reader,
+)
+from serve.types import Detections, Face, FaceChip, FaceCrop, OcrRead, PlateChip
+
+WARM_UP_SIZE_PX = 640
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a replica finds its weights and which device it runs on."""
+
+    cache_dir: Path
+    overrides: dict[ModelRole, ModelSource] = field(default_factory=dict)
+    device: str = "auto"
+    auto_pull: bool = True
+
+    def store(self) -> ModelStore:
+        """The replica's own model store (pulls on this node if needed)."""
+        return ModelStore(self.cache_dir, self.overrides, auto_pull=self.auto_pull, show_progress=False)
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """Batching of one deployment."""
+
+    max_batch_size: int = 8
+    batch_wait_timeout_s: float = 0.02
+
+
+def _configure_batching(method: Any, batching: BatchSpec) -> None:
+    """Apply configured batching to a ``@serve.batch`` method; the decorator's values are defaults."""
+    method.set_max_batch_size(batching.max_batch_size)
+    method.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
+
+
+def _blank(size_px: int = WARM_UP_SIZE_PX) -> np.ndarray:
+    return np.full((size_px, size_px, 3), 114, np.uint8)
+
+
+@serve.deployment(name="face_detector")
+class FaceDetectorDeployment:
+    """YOLO face detection on letterboxed frames."""
+
+    def __init__(self, models: ModelSpec, settings: FaceSettings, batching: BatchSpec) -> None:
+        self.detector = build_face_detector(models.store(), models.device, settings)
+        _configure_batching(self.detect, batching)
+        self.detector.detect([_blank()])
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
+    async def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detections per image, in that image's pixels."""
+        return await asyncio.to_thread(self.detector.detect, images)
+
+    def check_health(self) -> None:
+        """Serve's periodic health check."""
+        if self.detector is None:
+            raise RuntimeError("face detector not loaded")
+
+
+@serve.deployment(name="plate_detector")
+class PlateDetectorDeployment:
+    """YOLO plate detection on letterboxed frames."""
+
+    def __init__(self, models: ModelSpec, settings: PlateSettings, batching: BatchSpec) -> None:
+        self.detector = build_plate_detector(models.store(), models.device, settings)
+        _configure_batching(self.detect, batching)
+        self.detector.detect([_blank()])
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
+    async def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detections per image, in that image's pixels."""
+        return await asyncio.to_thread(self.detector.detect, images)
+
+    def check_health(self) -> None:
+        """Serve's periodic health check."""
+        if self.detector is None:
+            raise RuntimeError("plate detector not loaded")
+
+
+@dataclass(frozen=True)
+class EmbeddedFace:
+    """What the embedder returns for one chip: the analysed crop, and its embedding if usable."""
+
+    crop: FaceCrop
+    embedding: np.ndarray | None
+
+
+@serve.deployment(name="face_embedder")
+class FaceEmbedderDeployment:
+    """Landmarks, alignment, quality and SFace embedding of face chips."""
+
+    def __init__(self, models: ModelSpec, settings: FaceSettings, batching: BatchSpec) -> None:
+        self.analyzer = build_face_analyzer(models.store(), models.device, settings)
+        _configure_batching(self.embed, batching)
+        self.analyzer.embedder.embed([np.zeros((112, 112, 3), np.uint8)])
+
+    def _embed_sync(self, chips: list[FaceChip]) -> list[EmbeddedFace]:
+        crops = [self.analyzer.crop(c.image, c.box, c.detector_score, c.size_scale) for c in chips]
+        usable = [c for c in crops if self.analyzer.is_usable(c)]
+        faces: dict[int, Face] = {id(f.crop): f for f in self.analyzer.embed(usable)}
+        return [EmbeddedFace(c, faces[id(c)].embedding if id(c) in faces else None) for c in crops]
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.02)
+    async def embed(self, chips: list[FaceChip]) -> list[EmbeddedFace]:
+        """One result per chip; faces below the quality gate come back without an embedding."""
+        return await asyncio.to_thread(self._embed_sync, chips)
+
+    def check_health(self) -> None:
+        """Serve's periodic health check."""
+        if self.analyzer is None:
+            raise RuntimeError("face embedder not loaded")
+
+
+@serve.deployment(name="plate_reader")
+class PlateReaderDeployment:
+    """EasyOCR over several views of each plate chip."""
+
+    def __init__(self, models: ModelSpec, settings: PlateSettings, batching: BatchSpec) -> None:
+        self.reader = build_plate_reader(models.store(), models.device, settings.ocr_views)
+        _configure_batching(self.read, batching)
+        self.reader.read(_blank(96), (8.0, 8.0, 88.0, 40.0))
+
+    def _read_sync(self, chips: list[PlateChip]) -> list[list[OcrRead]]:
+        return [[OcrRead(r.text, r.confidence) for r in self.reader.read(c.image, c.box)] for c in chips]
+
+    @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.02)
+    async def read(self, chips: list[PlateChip]) -> list[list[OcrRead]]:
+        """The OCR views of each chip."""
+        return await asyncio.to_thread(self._read_sync, chips)
+
+    def check_health(self) -> None:
+        """Serve's periodic health check."""
+        if self.reader is None:
+            raise RuntimeError("plate reader not loaded")
