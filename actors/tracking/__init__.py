@@ -1,0 +1,1 @@
+"""Per-camera tracking: one decision per person or vehicle passing a camera, not one per frame."""

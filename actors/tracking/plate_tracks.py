@@ -1,0 +1,66 @@
+"""Voting over the reads of one plate track, so one vehicle gives one decision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from serve.plate_vote import PlateCandidate, PlateVerdict, vote
+
+
+@dataclass
+class _PlateTrack:
+    candidates: list[PlateCandidate] = field(default_factory=list)
+    frames: int = 0
+    last_text: str | None = None
+    best_confidence: float = -1.0
+    best_evidence: bytes = b""
+    settled: bool = False
+
+
+class PlateTrackBook:
+    """Per-camera bookkeeping of plate tracks; pure."""
+
+    def __init__(self, *, min_reads: int = 2, max_reads: int = 8, shortcut_confidence: float = 0.9) -> None:
+        self.min_reads = min_reads
+        self.max_reads = max_reads
+        self.shortcut_confidence = shortcut_confidence
+        self._tracks: dict[int, _PlateTrack] = {}
+
+    def add(
+        self, track_id: int, candidates: Sequence[PlateCandidate], evidence_jpeg: bytes
+    ) -> PlateVerdict | None:
+        """Add one frame's reads; returns the track's voted read when it is ready and has changed."""
+        track = self._tracks.setdefault(track_id, _PlateTrack())
+        if track.settled:
+            return None
+        if track.frames < self.max_reads:
+            track.candidates.extend(candidates)
+            track.frames += 1
+        frame_best = max((c.confidence for c in candidates), default=0.0)
+        if frame_best > track.best_confidence:
+            track.best_confidence, track.best_evidence = frame_best, evidence_jpeg
+        verdict = vote(track.candidates)
+        if verdict is None:
+            return None
+        confident = verdict.format_name is not None and verdict.confidence >= self.shortcut_confidence
+        if track.frames < self.min_reads and not confident:
+            return None
+        if verdict.text == track.last_text:
+            return None
+        track.last_text = verdict.text
+        return verdict
+
+    def evidence(self, track_id: int) -> bytes:
+        """The JPEG crop of the track's most confident read."""
+        track = self._tracks.get(track_id)
+        return track.best_evidence if track else b""
+
+    def settle(self, track_id: int) -> None:
+        """The track hit the hotlist (and alerted or was suppressed): no more verdicts."""
+        self._tracks.setdefault(track_id, _PlateTrack()).settled = True
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        """Drop ended tracks."""
+        for track_id in track_ids:
+            self._tracks.pop(track_id, None)

@@ -1,0 +1,105 @@
+"""A small multi-object tracker for low analysis frame rates (1-5 fps).
+
+Boxes of consecutive analysed frames are associated by an optimal assignment on IoU; when a box moved
+too far for any overlap (people cover half a body width between frames at 2 fps), a match by centre
+distance relative to box size is allowed as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+_NO_MATCH = 1e6
+
+
+@dataclass
+class _Track:
+    track_id: int
+    xyxy: NDArray[np.float32]
+    last_seen: float
+    hits: int
+
+
+def _iou_matrix(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float64]:
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.asarray(np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0), dtype=np.float64)
+
+
+class IouTracker:
+    """Assigns a stable track id to each detection of a camera's analysed frames."""
+
+    def __init__(
+        self,
+        *,
+        iou_threshold: float = 0.3,
+        max_age_s: float = 2.0,
+        max_centre_shift: float = 0.75,
+        max_size_ratio: float = 2.0,
+    ) -> None:
+        self.iou_threshold = iou_threshold
+        self.max_age_s = max_age_s
+        self.max_centre_shift = max_centre_shift
+        self.max_size_ratio = max_size_ratio
+        self._tracks: list[_Track] = []
+        self._next_id = 1
+
+    def _cost(self, tracks: NDArray[np.float32], boxes: NDArray[np.float32]) -> NDArray[np.float64]:
+        iou = _iou_matrix(tracks, boxes)
+        centre_t = (tracks[:, :2] + tracks[:, 2:]) / 2
+        centre_b = (boxes[:, :2] + boxes[:, 2:]) / 2
+        shift = np.linalg.norm(centre_t[:, None, :] - centre_b[None, :, :], axis=2)
+        diag_t = np.linalg.norm(tracks[:, 2:] - tracks[:, :2], axis=1)
+        diag_b = np.linalg.norm(boxes[:, 2:] - boxes[:, :2], axis=1)
+        larger = np.maximum(diag_t[:, None], diag_b[None, :])
+        ratio = np.maximum(diag_t[:, None], diag_b[None, :]) / np.maximum(
+            np.minimum(diag_t[:, None], diag_b[None, :]), 1e-9
+        )
+        relative_shift = shift / np.maximum(larger, 1e-9)
+        near = (relative_shift < self.max_centre_shift) & (ratio <= self.max_size_ratio)
+        # IoU matches first (cost in [0, 1)); distance-only matches after them (cost in [1, 2)).
+        cost = np.where(iou >= self.iou_threshold, 1.0 - iou, np.where(near, 1.0 + relative_shift, _NO_MATCH))
+        return np.asarray(cost, dtype=np.float64)
+
+    def update(self, xyxy: NDArray[np.float32], at: float) -> list[int]:
+        """Track ids for the boxes (n, 4) of a frame captured at ``at`` (seconds)."""
+        self._tracks = [t for t in self._tracks if at - t.last_seen <= self.max_age_s]
+        boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+        ids = [0] * len(boxes)
+        if self._tracks and len(boxes):
+            cost = self._cost(np.stack([t.xyxy for t in self._tracks]), boxes)
+            rows, cols = linear_sum_assignment(cost)
+            for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+                if cost[row, col] >= _NO_MATCH:
+                    continue
+                track = self._tracks[row]
+                track.xyxy, track.last_seen, track.hits = boxes[col], at, track.hits + 1
+                ids[col] = track.track_id
+        for index, track_id in enumerate(ids):
+            if track_id == 0:
+                track = _Track(self._next_id, boxes[index], at, 1)
+                self._next_id += 1
+                self._tracks.append(track)
+                ids[index] = track.track_id
+        return ids
+
+    def expired(self, at: float) -> list[int]:
+        """Ids of tracks not seen for ``max_age_s`` (they end and are forgotten)."""
+        gone = [t.track_id for t in self._tracks if at - t.last_seen > self.max_age_s]
+        self._tracks = [t for t in self._tracks if at - t.last_seen <= self.max_age_s]
+        return gone
+
+    @property
+    def active(self) -> int:
+        """Tracks currently alive."""
+        return len(self._tracks)

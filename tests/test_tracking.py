@@ -1,0 +1,98 @@
+"""Tracking faces and plates per camera (synthetic boxes, injected times)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actors.tracking.face_tracks import FaceTrackBook
+from actors.tracking.plate_tracks import PlateTrackBook
+from actors.tracking.tracker import IouTracker
+from serve.plate_vote import PlateCandidate
+
+
+def box(x: float, y: float, w: float = 100, h: float = 120) -> list[float]:
+    return [x, y, x + w, y + h]
+
+
+def test_a_box_moving_steadily_keeps_its_id() -> None:
+    tracker = IouTracker(max_age_s=2.0)
+    ids = [tracker.update(np.array([box(100 + 20 * i, 50)], np.float32), at=i * 0.5)[0] for i in range(10)]
+    assert len(set(ids)) == 1
+
+
+def test_large_jumps_at_low_frame_rates_are_still_followed() -> None:
+    tracker = IouTracker()
+    # Half a box width per frame: IoU 0.33 at first, then 0 once the person speeds up.
+    ids = [
+        tracker.update(np.array([box(100 + 60 * i * (1 + i / 4), 50)], np.float32), at=i * 0.5)[0]
+        for i in range(5)
+    ]
+    assert len(set(ids)) == 1
+
+
+def test_two_people_crossing_keep_their_ids() -> None:
+    tracker = IouTracker()
+    history: list[list[int]] = []
+    for i in range(9):
+        left_to_right = box(100 + 50 * i, 50)
+        right_to_left = box(500 - 50 * i, 60)
+        history.append(tracker.update(np.array([left_to_right, right_to_left], np.float32), at=i * 0.5))
+    assert all(ids == history[0] for ids in history)
+    assert history[0][0] != history[0][1]
+
+
+def test_reappearing_after_max_age_is_a_new_track_and_old_ones_expire() -> None:
+    tracker = IouTracker(max_age_s=2.0)
+    [first] = tracker.update(np.array([box(100, 50)], np.float32), at=0.0)
+    assert tracker.expired(at=1.0) == []
+    assert tracker.expired(at=2.5) == [first]
+    [second] = tracker.update(np.array([box(100, 50)], np.float32), at=3.0)
+    assert second != first and tracker.active == 1
+
+
+def test_new_far_away_detections_get_new_ids() -> None:
+    tracker = IouTracker()
+    [a] = tracker.update(np.array([box(0, 0)], np.float32), at=0.0)
+    b, c = tracker.update(np.array([box(5, 0), box(900, 500)], np.float32), at=0.5)
+    assert b == a and c not in (a, 0)
+    assert tracker.update(np.zeros((0, 4), np.float32), at=1.0) == []
+
+
+def test_face_book_embeds_first_then_better_faces_up_to_a_cap() -> None:
+    book = FaceTrackBook(max_embeddings_per_track=2, min_quality_gain=0.05)
+    decisions = [book.offer(7, q) for q in (0.5, 0.52, 0.6, 0.9, 0.95)]
+    assert decisions == [True, False, True, False, False]
+    assert (book.offered, book.accepted) == (5, 2)
+
+
+def test_face_book_stops_after_a_match_and_forgets_ended_tracks() -> None:
+    book = FaceTrackBook()
+    assert book.offer(1, 0.5)
+    book.settle(1)
+    assert not book.offer(1, 0.99)
+    book.forget([1])
+    assert book.offer(1, 0.5)  # a forgotten id is a new track
+
+
+def read(text: str, confidence: float = 0.6, fits: bool = True) -> PlateCandidate:
+    return PlateCandidate(text, text, confidence, "fmt" if fits else None)
+
+
+def test_plate_book_votes_over_frames_and_reports_changes_only() -> None:
+    book = PlateTrackBook(min_reads=2)
+    assert book.add(3, [read("MLB803")], b"a") is None  # one frame is not enough
+    first = book.add(3, [read("MB803", 0.7)], b"b")
+    assert first is not None and first.text == "MB803"  # 0.7 outweighs 0.6 so far
+    second = book.add(3, [read("MLB803")], b"c")
+    assert second is not None and second.text == "MLB803" and second.support == 2
+    assert book.add(3, [read("MLB803")], b"d") is None  # unchanged verdict
+    assert book.evidence(3) == b"b"  # the most confident read's crop
+
+
+def test_plate_book_confident_single_read_shortcut_and_settling() -> None:
+    book = PlateTrackBook(min_reads=3, shortcut_confidence=0.9)
+    verdict = book.add(1, [read("MLB803", 0.95), read("MLB803", 0.97)], b"x")
+    assert verdict is not None and verdict.text == "MLB803"
+    book.settle(1)
+    assert book.add(1, [read("ZZZ999", 0.99)], b"y") is None
+    assert book.add(2, [read("", 0.0)], b"") is None
