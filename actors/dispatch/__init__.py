@@ -1,0 +1,1 @@
+"""Alert delivery: durable outbox, signed webhooks with retries, the Parquet alert log."""
