@@ -25,7 +25,7 @@ from serve.perception import (
     build_plate_detector,
     build_plate_reader,
 )
-from serve.types import Detections, Face, FaceChip, FaceCrop, OcrRead, PlateChip
+from serve.types import Detections, EmbeddedFace, Face, FaceChip, OcrRead, PlateChip
 
 WARM_UP_SIZE_PX = 640
 
@@ -100,14 +100,6 @@ class PlateDetectorDeployment:
         """Serve's periodic health check."""
         if self.detector is None:
             raise RuntimeError("plate detector not loaded")
-
-
-@dataclass(frozen=True)
-class EmbeddedFace:
-    """What the embedder returns for one chip: the analysed crop, and its embedding if usable."""
-
-    crop: FaceCrop
-    embedding: np.ndarray | None
 
 
 @serve.deployment(name="face_embedder")

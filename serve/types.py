@@ -152,3 +152,11 @@ class OcrRead:
 
     text: str
     confidence: float
+
+
+@dataclass(frozen=True)
+class EmbeddedFace:
+    """What the embedder returns for one chip: the analysed crop, and its embedding if usable."""
+
+    crop: FaceCrop
+    embedding: NDArray[np.float32] | None

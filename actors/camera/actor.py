@@ -1,0 +1,85 @@
+"""The camera shard as a Ray actor, calling the models through Ray Serve handles."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import ray
+from ray import serve
+
+from actors.camera.shard import CameraShard, CameraSpec, ShardSettings
+from actors.matcher import FaceObservation, PlateObservation
+from serve.imaging import Image
+from serve.types import Detections, EmbeddedFace, FaceChip, OcrRead, PlateChip
+
+
+class ServeModels:
+    """:class:`ModelClients` over the four Serve applications."""
+
+    def __init__(self, app_names: dict[str, str]) -> None:
+        self._face_detector = serve.get_app_handle(app_names["face_detector"])
+        self._plate_detector = serve.get_app_handle(app_names["plate_detector"])
+        self._face_embedder = serve.get_app_handle(app_names["face_embedder"])
+        self._plate_reader = serve.get_app_handle(app_names["plate_reader"])
+
+    async def detect_faces(self, canvas: Image) -> Detections:
+        result: Detections = await self._face_detector.detect.remote(canvas)
+        return result
+
+    async def detect_plates(self, canvas: Image) -> Detections:
+        result: Detections = await self._plate_detector.detect.remote(canvas)
+        return result
+
+    async def embed_face(self, chip: FaceChip) -> EmbeddedFace:
+        result: EmbeddedFace = await self._face_embedder.embed.remote(chip)
+        return result
+
+    async def read_plate(self, chip: PlateChip) -> list[OcrRead]:
+        result: list[OcrRead] = await self._plate_reader.read.remote(chip)
+        return result
+
+
+class MatcherHandle:
+    """:class:`MatcherClient` over the matcher actor."""
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+
+    async def submit_face(self, observation: FaceObservation) -> bool:
+        return bool(await self._actor.submit_face.remote(observation))
+
+    async def submit_plate(self, observation: PlateObservation) -> bool:
+        return bool(await self._actor.submit_plate.remote(observation))
+
+
+@ray.remote(max_restarts=-1)
+class CameraShardActor:
+    """Owns a shard of cameras; restarts (and reconnects its cameras) if its process dies."""
+
+    def __init__(
+        self, cameras: Sequence[CameraSpec], settings: ShardSettings, app_names: dict[str, str], matcher: Any
+    ) -> None:
+        self._shard = CameraShard(cameras, settings, ServeModels(app_names), MatcherHandle(matcher))
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start analysing (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._shard.run(self._stop))
+
+    async def stop(self) -> None:
+        """Stop analysing and close the streams."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Per-camera counters."""
+        return self._shard.stats()
+
+    def finished(self) -> bool:
+        """Whether every camera was a file that has ended."""
+        return self._shard.finished()

@@ -1,0 +1,293 @@
+"""A shard of cameras analysed by one process: pacing, bounded work in flight, tracking, decisions.
+
+Pure asyncio (no Ray): the models and the matcher are injected, so the whole flow tests without a
+cluster. ``actors/camera/actor.py`` wraps it in a Ray actor with Ray Serve handles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from actors.camera.latest_frame import Frame, LatestFrameReader
+from actors.camera.letterbox import letterbox
+from actors.camera.pacing import AnalysisPacer, InFlightLimiter
+from actors.dispatch.backoff import Backoff
+from actors.matcher import FaceObservation, PlateObservation
+from actors.tracking.face_tracks import FaceTrackBook
+from actors.tracking.plate_tracks import PlateTrackBook
+from actors.tracking.tracker import IouTracker
+from serve.alerts import CameraRef
+from serve.imaging import Image, clip_box, encode_jpeg, expand_box
+from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+from serve.plate_vote import candidate
+from serve.types import Box, Detections, EmbeddedFace, FaceChip, OcrRead, PlateChip
+
+FACE_CHIP_MAX_PX = 256
+EVIDENCE_MAX_PX = 320
+
+
+class ModelClients(Protocol):
+    """The perception models, wherever they run (Ray Serve in production)."""
+
+    async def detect_faces(self, canvas: Image) -> Detections: ...
+    async def detect_plates(self, canvas: Image) -> Detections: ...
+    async def embed_face(self, chip: FaceChip) -> EmbeddedFace: ...
+    async def read_plate(self, chip: PlateChip) -> list[OcrRead]: ...
+
+
+class MatcherClient(Protocol):
+    """The matcher: True when a track is settled (matched), so it needs no more work."""
+
+    async def submit_face(self, observation: FaceObservation) -> bool: ...
+    async def submit_plate(self, observation: PlateObservation) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """One camera as a shard sees it."""
+
+    ref: CameraRef
+    url: str
+    analysis_fps: float
+    faces: bool
+    plates: bool
+    loop: bool = False
+
+
+@dataclass(frozen=True)
+class ShardSettings:
+    """Per-camera limits, tracking and stream handling."""
+
+    max_in_flight: int = 2
+    detector_input_px: int = 640
+    track_max_age_s: float = 3.0
+    face_embeddings_per_track: int = 3
+    face_full_size_px: float = 80.0
+    plate_min_reads: int = 2
+    plate_formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
+    plate_max_corrections: int = 2
+    evidence_jpeg_quality: int = 85
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 10.0
+    stall_timeout_s: float = 15.0
+    reconnect: Backoff = field(default_factory=lambda: Backoff(1.0, 60.0))
+
+
+def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, Box, float]:
+    """Crop around ``box`` (grown by ``factor``, shrunk to ``max_px``), the box in crop pixels, the scale."""
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = clip_box(expand_box(box, factor), width, height)
+    region: Image = image[y1:y2, x1:x2]
+    scale = min(1.0, max_px / max(1, max(region.shape[:2])))
+    if scale < 1.0:
+        region = np.asarray(
+            cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8
+        )
+    inner = ((box[0] - x1) * scale, (box[1] - y1) * scale, (box[2] - x1) * scale, (box[3] - y1) * scale)
+    return np.ascontiguousarray(region, dtype=np.uint8), inner, scale
+
+
+class CameraWorker:
+    """Everything one camera needs in a shard."""
+
+    def __init__(self, spec: CameraSpec, settings: ShardSettings, reader: LatestFrameReader) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.reader = reader
+        self.pacer = AnalysisPacer(spec.analysis_fps)
+        self.limiter = InFlightLimiter(settings.max_in_flight)
+        self.face_tracker = IouTracker(max_age_s=settings.track_max_age_s)
+        self.plate_tracker = IouTracker(max_age_s=settings.track_max_age_s)
+        self.face_book = FaceTrackBook(max_embeddings_per_track=settings.face_embeddings_per_track)
+        self.plate_book = PlateTrackBook(min_reads=settings.plate_min_reads)
+        self.tracking_lock = asyncio.Lock()
+        self.last_tracked_at = float("-inf")
+        self.analysed = 0
+        self.late = 0
+        self.errors = 0
+        self.last_error: str | None = None
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for operators and the demo summary."""
+        reader = self.reader.stats()
+        return {
+            "camera_id": self.spec.ref.camera_id,
+            "state": reader.state,
+            "frames_read": reader.frames_read,
+            "frames_analysed": self.analysed,
+            "frames_dropped": self.limiter.dropped + self.late,
+            "reconnects": reader.reconnects,
+            "last_frame_age_s": reader.last_frame_age_s,
+            "stream_error": reader.last_error,
+            "analysis_errors": self.errors,
+            "faces_offered": self.face_book.offered,
+            "faces_embedded": self.face_book.accepted,
+        }
+
+
+class CameraShard:
+    """Analyses a shard of cameras until stopped."""
+
+    def __init__(
+        self,
+        cameras: Sequence[CameraSpec],
+        settings: ShardSettings,
+        models: ModelClients,
+        matcher: MatcherClient,
+    ) -> None:
+        self.settings = settings
+        self.models = models
+        self.matcher = matcher
+        self.workers = [
+            CameraWorker(
+                spec,
+                settings,
+                LatestFrameReader(
+                    spec.url,
+                    loop_files=spec.loop,
+                    backoff=settings.reconnect,
+                    stall_timeout_s=settings.stall_timeout_s,
+                    open_timeout_s=settings.open_timeout_s,
+                    read_timeout_s=settings.read_timeout_s,
+                ),
+            )
+            for spec in cameras
+        ]
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Per-camera counters."""
+        return [worker.stats() for worker in self.workers]
+
+    def finished(self) -> bool:
+        """True when every camera is a file that has ended and nothing is in flight."""
+        return not self._tasks and all(w.reader.stats().state == "ended" for w in self.workers)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll each camera's newest frame and analyse those that are due."""
+        for worker in self.workers:
+            worker.reader.start()
+        fastest = max((w.spec.analysis_fps for w in self.workers), default=1.0)
+        tick_s = min(0.05, 0.5 / fastest)
+        try:
+            while not stop.is_set():
+                for worker in self.workers:
+                    frame = worker.reader.latest()
+                    if frame is None or not worker.pacer.should_analyse(frame.seq, frame.captured_at):
+                        continue
+                    if not worker.limiter.try_acquire():
+                        continue
+                    task = asyncio.get_running_loop().create_task(self._analyse(worker, frame))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), tick_s)
+        finally:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            for worker in self.workers:
+                await asyncio.to_thread(worker.reader.stop)
+
+    async def _analyse(self, worker: CameraWorker, frame: Frame) -> None:
+        try:
+            canvas, transform = letterbox(frame.image, self.settings.detector_input_px)
+            faces, plates = await asyncio.gather(
+                self.models.detect_faces(canvas) if worker.spec.faces else _none(),
+                self.models.detect_plates(canvas) if worker.spec.plates else _none(),
+            )
+            async with worker.tracking_lock:
+                if frame.captured_at < worker.last_tracked_at:
+                    worker.late += 1  # an older frame finished after a newer one: tracks moved on
+                    return
+                worker.last_tracked_at = frame.captured_at
+                face_jobs = self._track_faces(worker, frame, faces, transform.to_source) if faces else []
+                plate_jobs = self._track_plates(worker, frame, plates, transform.to_source) if plates else []
+            await asyncio.gather(*face_jobs, *plate_jobs)
+            worker.analysed += 1
+        except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
+            worker.errors += 1
+            worker.last_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            worker.limiter.release()
+
+    def _track_faces(
+        self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
+    ) -> list[Any]:
+        boxes = to_source(detections.xyxy)
+        track_ids = worker.face_tracker.update(boxes, frame.captured_at)
+        worker.face_book.forget(worker.face_tracker.expired(frame.captured_at))
+        jobs = []
+        for index, track_id in enumerate(track_ids):
+            box = tuple(float(v) for v in boxes[index])
+            score = float(detections.confidence[index])
+            size = min(box[2] - box[0], box[3] - box[1])
+            estimate = score * min(1.0, size / self.settings.face_full_size_px)
+            if worker.face_book.offer(track_id, estimate):
+                jobs.append(
+                    self._embed_and_match(worker, frame, track_id, (box[0], box[1], box[2], box[3]), score)
+                )
+        return jobs
+
+    async def _embed_and_match(
+        self, worker: CameraWorker, frame: Frame, track_id: int, box: Box, score: float
+    ) -> None:
+        chip_image, chip_box, scale = _region(frame.image, box, 1.6, FACE_CHIP_MAX_PX)
+        result = await self.models.embed_face(FaceChip(chip_image, chip_box, score, scale))
+        if result.embedding is None:
+            return
+        evidence, _, _ = _region(frame.image, box, 1.4, EVIDENCE_MAX_PX)
+        observation = FaceObservation(
+            worker.spec.ref,
+            track_id,
+            frame.captured_at,
+            np.asarray(result.embedding, np.float32),
+            encode_jpeg(evidence, self.settings.evidence_jpeg_quality),
+            result.crop.quality.score,
+        )
+        if await self.matcher.submit_face(observation):
+            worker.face_book.settle(track_id)
+
+    def _track_plates(
+        self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
+    ) -> list[Any]:
+        boxes = to_source(detections.xyxy)
+        track_ids = worker.plate_tracker.update(boxes, frame.captured_at)
+        worker.plate_book.forget(worker.plate_tracker.expired(frame.captured_at))
+        return [
+            self._read_and_match(
+                worker, frame, track_id, (float(b[0]), float(b[1]), float(b[2]), float(b[3])), float(score)
+            )
+            for track_id, b, score in zip(track_ids, boxes, detections.confidence, strict=True)
+        ]
+
+    async def _read_and_match(
+        self, worker: CameraWorker, frame: Frame, track_id: int, box: Box, score: float
+    ) -> None:
+        chip_image, chip_box, _ = _region(frame.image, box, 1.5, 640)
+        reads = await self.models.read_plate(PlateChip(chip_image, chip_box, score))
+        settings = self.settings
+        candidates = [
+            candidate(r.text, r.confidence, settings.plate_formats, settings.plate_max_corrections)
+            for r in reads
+        ]
+        evidence, _, _ = _region(frame.image, box, 1.6, EVIDENCE_MAX_PX)
+        verdict = worker.plate_book.add(
+            track_id, candidates, encode_jpeg(evidence, settings.evidence_jpeg_quality)
+        )
+        if verdict is None:
+            return
+        observation = PlateObservation(
+            worker.spec.ref, track_id, frame.captured_at, verdict, worker.plate_book.evidence(track_id)
+        )
+        if await self.matcher.submit_plate(observation):
+            worker.plate_book.settle(track_id)
+
+
+async def _none() -> None:
+    return None

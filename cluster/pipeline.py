@@ -1,0 +1,182 @@
+"""Starting the live pipeline on a Ray cluster: Serve model apps, dispatcher, matcher, camera shards."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+from ray import serve
+
+from actors import dispatcher_actor, matcher_actor
+from actors.camera import actor as camera_actor
+from actors.camera.shard import CameraSpec, ShardSettings
+from actors.dispatch.backoff import Backoff
+from cluster.config import SafeCityConfig
+from cluster.config.cameras import CameraConfig
+from cluster.config.serving import DeploymentConfig
+from serve.alerts import CameraRef
+from serve.deployments import (
+    BatchSpec,
+    FaceDetectorDeployment,
+    FaceEmbedderDeployment,
+    ModelSpec,
+    PlateDetectorDeployment,
+    PlateReaderDeployment,
+)
+from serve.models.registry import model_versions
+from serve.plate_text import PlateFormat
+
+# Ray's decorators hide ``.remote``/``.options`` from type checkers.
+CameraShardActor: Any = camera_actor.CameraShardActor
+DispatcherActor: Any = dispatcher_actor.DispatcherActor
+MatcherActor: Any = matcher_actor.MatcherActor
+
+ROLES = ("face_detector", "plate_detector", "face_embedder", "plate_reader")
+
+
+def camera_spec(camera: CameraConfig) -> CameraSpec:
+    """A shard's view of a configured camera."""
+    location = camera.location
+    return CameraSpec(
+        ref=CameraRef(
+            camera.id,
+            camera.name,
+            camera.kind,
+            location.lat if location else None,
+            location.lon if location else None,
+            camera.zone,
+        ),
+        url=camera.url,
+        analysis_fps=camera.analysis_fps,
+        faces=camera.wants_faces,
+        plates=camera.wants_plates,
+        loop=camera.loop,
+    )
+
+
+def shard_settings(config: SafeCityConfig) -> ShardSettings:
+    """Per-camera settings from the config."""
+    pipeline = config.pipeline
+    return ShardSettings(
+        max_in_flight=pipeline.max_in_flight_per_camera,
+        detector_input_px=pipeline.detector_input_px,
+        track_max_age_s=pipeline.track_max_age_s,
+        face_embeddings_per_track=pipeline.face_embeddings_per_track,
+        plate_min_reads=pipeline.plate_min_reads,
+        plate_formats=tuple(PlateFormat(f.name, f.pattern) for f in config.plates.formats),
+        plate_max_corrections=config.plates.max_corrections,
+        evidence_jpeg_quality=config.dispatch.evidence_jpeg_quality,
+        open_timeout_s=pipeline.open_timeout_s,
+        read_timeout_s=pipeline.read_timeout_s,
+        stall_timeout_s=pipeline.stall_timeout_s,
+        reconnect=Backoff(pipeline.reconnect_initial_s, pipeline.reconnect_max_s),
+    )
+
+
+def shards(cameras: list[CameraSpec], per_actor: int) -> list[list[CameraSpec]]:
+    """Cameras split into groups of at most ``per_actor``."""
+    return [cameras[i : i + per_actor] for i in range(0, len(cameras), per_actor)]
+
+
+def deploy_models(config: SafeCityConfig) -> dict[str, str]:
+    """Run the four model applications on Serve; returns their application names."""
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    gpu = resources.get("GPU", 0) > 0
+    models = ModelSpec(
+        config.models.cache_dir.expanduser(),
+        config.models.overrides(),
+        config.models.device,
+        config.models.auto_pull,
+    )
+    serving = config.serving
+    classes: dict[str, tuple[Any, DeploymentConfig, Any]] = {
+        "face_detector": (FaceDetectorDeployment, serving.face_detector, config.faces.settings()),
+        "plate_detector": (PlateDetectorDeployment, serving.plate_detector, config.plates.settings()),
+        "face_embedder": (FaceEmbedderDeployment, serving.face_embedder, config.faces.settings()),
+        "plate_reader": (PlateReaderDeployment, serving.plate_reader, config.plates.settings()),
+    }
+    wanted = {
+        "face_detector": any(c.wants_faces for c in config.cameras),
+        "face_embedder": any(c.wants_faces for c in config.cameras),
+        "plate_detector": any(c.wants_plates for c in config.cameras),
+        "plate_reader": any(c.wants_plates for c in config.cameras),
+    }
+    names = {role: f"{serving.app_name}-{role.replace('_', '-')}" for role in ROLES}
+    targets = []
+    for role, (deployment, options, settings) in classes.items():
+        if not wanted[role]:
+            continue
+        batching = BatchSpec(options.max_batch_size, options.batch_wait_timeout_s)
+        app = deployment.options(**options.deployment_options(gpu)).bind(models, settings, batching)
+        targets.append(serve.RunTarget(app, name=names[role], route_prefix=None))
+    if targets:
+        serve.run_many(targets)
+    return names
+
+
+@dataclass
+class RunningPipeline:
+    """Handles to everything the pipeline started."""
+
+    dispatcher: Any
+    matcher: Any
+    shards: list[Any]
+
+    def camera_stats(self) -> list[dict[str, Any]]:
+        """Per-camera counters from every shard."""
+        return [row for rows in ray.get([s.stats.remote() for s in self.shards]) for row in rows]
+
+    def finished(self) -> bool:
+        """Whether every camera was a file that has ended."""
+        return all(ray.get([s.finished.remote() for s in self.shards]))
+
+    def stop(self, drain_timeout_s: float = 30.0) -> bool:
+        """Stop cameras, deliver what is pending, stop the dispatcher; True if everything was delivered."""
+        ray.get([s.stop.remote() for s in self.shards])
+        delivered = bool(ray.get(self.dispatcher.drain.remote(drain_timeout_s)))
+        ray.get(self.dispatcher.stop.remote())
+        return delivered
+
+
+def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
+    """Deploy the models and start the actors for every enabled camera of ``config``."""
+    data_dir = str(config.data_dir.expanduser().resolve())
+    secrets = {e.secret_env: e.secret().decode() for e in config.dispatch.endpoints}
+    endpoints = [(e.name, e.url, e.secret_env, e.timeout_s) for e in config.dispatch.endpoints]
+    backoff = Backoff(config.dispatch.retry_initial_s, config.dispatch.retry_max_s)
+    dispatcher = DispatcherActor.options(runtime_env={"env_vars": secrets}).remote(
+        data_dir, endpoints, backoff
+    )
+    ray.get(dispatcher.start.remote())
+    names = deploy_models(config)
+    versions = model_versions(frozenset(config.models.overrides()))
+    pipeline = config.pipeline
+    matcher = MatcherActor.remote(
+        data_dir,
+        config.faces.match_threshold,
+        config.faces.scann_min_size,
+        pipeline.cooldown_s,
+        pipeline.watchlist_reload_s,
+        versions,
+        dispatcher,
+    )
+    cameras = [camera_spec(c) for c in config.cameras if c.enabled and c.kind != "plain"]
+    settings = shard_settings(config)
+    actors = [
+        CameraShardActor.options(num_cpus=pipeline.actor_num_cpus).remote(group, settings, names, matcher)
+        for group in shards(cameras, pipeline.cameras_per_actor)
+    ]
+    ray.get([actor.start.remote() for actor in actors])
+    return RunningPipeline(dispatcher, matcher, actors)
+
+
+def wait_until_finished(pipeline: RunningPipeline, timeout_s: float, poll_s: float = 0.5) -> bool:
+    """For file cameras (demo, tests): wait until every camera ended; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if pipeline.finished():
+            return True
+        time.sleep(poll_s)
+    return False
