@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="one JSON object per image or frame")
     analyze.add_argument("--every", type=_positive_int, default=1, help="analyse every Nth frame of videos")
 
-    command(commands, "demo", demo_command.demo, "enrol demo lists and analyse the bundled sample media")
+    demo = command(commands, "demo", demo_command.demo, "a demo city through the live pipeline (local Ray)")
+    demo.add_argument("--images", action="store_true", help="analyse the bundled images only (no Ray)")
+    demo.add_argument("--timeout", type=float, default=100.0, help="longest the cameras may stream (seconds)")
 
     bench = command(commands, "bench", _bench, "benchmarks: gallery (ScaNN vs exact), stages (images/s)")
     bench.add_argument("which", choices=["gallery", "stages"])

@@ -14,7 +14,18 @@ from cluster.samples import DEMO_PLATES, DEMO_SUBJECTS, PLATE_SCENE, SAMPLE_CONF
 
 
 def demo(args: argparse.Namespace, runtime: Runtime) -> int:
-    """Enrol neutral demo lists in a fresh data directory and analyse the sample media against them."""
+    """The live demo (default), or ``--images``: the bundled images analysed without Ray."""
+    if not args.images:
+        from cluster.live_demo import run_demo, summary
+
+        result = run_demo(args.config, args.data_dir, runtime.actor, timeout_s=args.timeout)
+        print(summary(result))
+        return 0 if result.alerts and result.delivered else 1
+    return images_demo(args, runtime)
+
+
+def images_demo(args: argparse.Namespace, runtime: Runtime) -> int:
+    """Enrol neutral demo lists in a fresh data directory and analyse the sample images against them."""
     config = load_config(args.config) if args.config is not None else load_config(SAMPLE_CONFIG)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="safecity-demo-"))
     runtime = Runtime(config=config.model_copy(update={"data_dir": data_dir}), actor=runtime.actor)
