@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install-test-services.sh   # GStreamer RTSP server for the RTSP camera tests (Debian packages)
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
