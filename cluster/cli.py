@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="one JSON object per image or frame")
     analyze.add_argument("--every", type=_positive_int, default=1, help="analyse every Nth frame of videos")
 
+    run = commands.add_parser("run", help="run the live pipeline for the config's cameras until stopped")
+    run.add_argument("--config", type=Path, required=True)
+    run.add_argument("--report-every", type=float, default=30.0, help="seconds between counter reports")
+    run.set_defaults(handler=None)
+
     demo = command(commands, "demo", demo_command.demo, "a demo city through the live pipeline (local Ray)")
     demo.add_argument("--images", action="store_true", help="analyse the bundled images only (no Ray)")
     demo.add_argument("--timeout", type=float, default=100.0, help="longest the cameras may stream (seconds)")
@@ -154,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``safecity`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        from cluster import job
+
+        return job.main(["--config", str(args.config), "--report-every", str(args.report_every)])
     try:
         runtime = build_runtime(args)
         handler: Handler = args.handler

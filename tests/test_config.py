@@ -209,3 +209,42 @@ def test_cli_reports_config_error_on_one_line(tmp_path: Path, text: str, field: 
     assert field in lines[0]
     assert str(bad) in lines[0]
     assert not (tmp_path / "safecity-data").exists(), "nothing is created when the config is refused"
+
+
+def test_camera_errors_name_the_camera_field(tmp_path: Path) -> None:
+    text = """
+cameras:
+  - {id: cam-1, name: Gate, url: rtsp://10.0.0.5/stream, kind: fr}
+  - {id: cam-2, name: Road, url: ftp://x/y, kind: anpr, analysis_fps: 0}
+  - {id: cam-1, name: Dup, url: video.mp4, kind: lpr}
+dispatch:
+  endpoints: [{name: cc, url: http://127.0.0.1:9/alerts, secret_env: lower_case}]
+"""
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    message = str(error.value)
+    for field_path in (
+        "cameras[1].url",
+        "cameras[1].analysis_fps",
+        "cameras[2].kind",
+        "dispatch.endpoints[0].secret_env",
+    ):
+        assert field_path in message, message
+
+
+def test_duplicate_camera_ids_are_refused(tmp_path: Path) -> None:
+    text = "cameras:\n  - {id: cam-1, name: A, url: a.mp4}\n  - {id: cam-1, name: B, url: b.mp4}\n"
+    with pytest.raises(ConfigError, match=r"cameras: .*unique.*cam-1"):
+        load_config(write(tmp_path, text))
+
+
+def test_run_refuses_a_malformed_config_naming_the_field(tmp_path: Path) -> None:
+    bad = write(tmp_path, "cameras:\n  - {id: cam-1, name: A, url: a.mp4, analysis_fps: fast}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "cluster.cli", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "cameras[0].analysis_fps" in result.stderr and result.stderr.startswith("safecity: error:")
