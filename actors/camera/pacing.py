@@ -18,8 +18,11 @@ class AnalysisPacer:
         if seq <= self._last_seq or captured_at < self._next_at:
             return False
         self._last_seq = seq
-        # Schedule from the slot, not the frame time, so the rate holds on average.
-        self._next_at = max(self._next_at + self.interval_s, captured_at - self.interval_s / 2)
+        # Schedule from the previous slot, not this frame's time, so the rate holds on average; after a
+        # gap (stream stall) restart from this frame rather than bursting to catch up.
+        first = self._next_at == float("-inf")
+        slot = captured_at + self.interval_s if first else self._next_at + self.interval_s
+        self._next_at = max(slot, captured_at + self.interval_s / 2)
         return True
 
 
