@@ -47,10 +47,12 @@ def _positive_int(text: str) -> int:
 
 
 def _bench(args: argparse.Namespace, runtime: Runtime) -> int:
-    from cluster.bench import gallery, stages
+    from cluster.bench import gallery, pipeline, stages
 
     if args.which == "gallery":
         return gallery.main(args.bench_args)
+    if args.which == "pipeline":
+        return pipeline.main(args.bench_args)
     return stages.main(args.bench_args, runtime)
 
 
@@ -138,8 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--images", action="store_true", help="analyse the bundled images only (no Ray)")
     demo.add_argument("--timeout", type=float, default=100.0, help="longest the cameras may stream (seconds)")
 
-    bench = command(commands, "bench", _bench, "benchmarks: gallery (ScaNN vs exact), stages (images/s)")
-    bench.add_argument("which", choices=["gallery", "stages"])
+    bench = command(
+        commands,
+        "bench",
+        _bench,
+        "benchmarks: gallery (ScaNN vs exact), stages (images/s), pipeline (vs one process)",
+    )
+    bench.add_argument("which", choices=["gallery", "stages", "pipeline"])
     bench.add_argument(
         "bench_args", nargs=argparse.REMAINDER, help="options for the benchmark (see --help after it)"
     )
