@@ -19,10 +19,9 @@ from cluster.config.serving import DeploymentConfig
 from serve.alerts import CameraRef
 from serve.deployments import (
     BatchSpec,
-    FaceDetectorDeployment,
+    DetectorDeployment,
     FaceEmbedderDeployment,
     ModelSpec,
-    PlateDetectorDeployment,
     PlateReaderDeployment,
 )
 from serve.models.registry import model_versions
@@ -92,8 +91,8 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
     )
     serving = config.serving
     classes: dict[str, tuple[Any, DeploymentConfig, Any]] = {
-        "face_detector": (FaceDetectorDeployment, serving.face_detector, config.faces.settings()),
-        "plate_detector": (PlateDetectorDeployment, serving.plate_detector, config.plates.settings()),
+        "face_detector": (DetectorDeployment, serving.face_detector, config.faces.settings()),
+        "plate_detector": (DetectorDeployment, serving.plate_detector, config.plates.settings()),
         "face_embedder": (FaceEmbedderDeployment, serving.face_embedder, config.faces.settings()),
         "plate_reader": (PlateReaderDeployment, serving.plate_reader, config.plates.settings()),
     }
@@ -109,7 +108,9 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
         if not wanted[role]:
             continue
         batching = BatchSpec(options.max_batch_size, options.batch_wait_timeout_s)
-        app = deployment.options(**options.deployment_options(gpu)).bind(models, settings, batching)
+        app = deployment.options(name=role, **options.deployment_options(gpu)).bind(
+            models, settings, batching
+        )
         targets.append(serve.RunTarget(app, name=names[role], route_prefix=None))
     if targets:
         serve.run_many(targets)

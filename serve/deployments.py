@@ -62,12 +62,15 @@ def _blank(size_px: int = WARM_UP_SIZE_PX) -> np.ndarray:
     return np.full((size_px, size_px, 3), 114, np.uint8)
 
 
-@serve.deployment(name="face_detector")
-class FaceDetectorDeployment:
-    """YOLO face detection on letterboxed frames."""
+@serve.deployment
+class DetectorDeployment:
+    """YOLO detection (faces or plates, by ``settings``) on letterboxed frames."""
 
-    def __init__(self, models: ModelSpec, settings: FaceSettings, batching: BatchSpec) -> None:
-        self.detector = build_face_detector(models.store(), models.device, settings)
+    def __init__(
+        self, models: ModelSpec, settings: FaceSettings | PlateSettings, batching: BatchSpec
+    ) -> None:
+        build = build_face_detector if isinstance(settings, FaceSettings) else build_plate_detector
+        self.detector = build(models.store(), models.device, settings)  # type: ignore[arg-type]
         _configure_batching(self.detect, batching)
         self.detector.detect([_blank()])
 
@@ -79,27 +82,7 @@ class FaceDetectorDeployment:
     def check_health(self) -> None:
         """Serve's periodic health check."""
         if self.detector is None:
-            raise RuntimeError("face detector not loaded")
-
-
-@serve.deployment(name="plate_detector")
-class PlateDetectorDeployment:
-    """YOLO plate detection on letterboxed frames."""
-
-    def __init__(self, models: ModelSpec, settings: PlateSettings, batching: BatchSpec) -> None:
-        self.detector = build_plate_detector(models.store(), models.device, settings)
-        _configure_batching(self.detect, batching)
-        self.detector.detect([_blank()])
-
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
-    async def detect(self, images: list[np.ndarray]) -> list[Detections]:
-        """Detections per image, in that image's pixels."""
-        return await asyncio.to_thread(self.detector.detect, images)
-
-    def check_health(self) -> None:
-        """Serve's periodic health check."""
-        if self.detector is None:
-            raise RuntimeError("plate detector not loaded")
+            raise RuntimeError("detector not loaded")
 
 
 @serve.deployment(name="face_embedder")

@@ -6,7 +6,7 @@ import os
 
 from pydantic import Field, field_validator
 
-from cluster.config.base import Section
+from cluster.config.base import Section, duplicates
 from serve.errors import ConfigError
 
 
@@ -50,8 +50,7 @@ class DispatchConfig(Section):
     @field_validator("endpoints")
     @classmethod
     def _unique_names(cls, endpoints: list[EndpointConfig]) -> list[EndpointConfig]:
-        names = [e.name for e in endpoints]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"endpoint names must be unique: {duplicates}")
+        repeated = duplicates([e.name for e in endpoints])
+        if repeated:
+            raise ValueError(f"endpoint names must be unique: {repeated}")
         return endpoints

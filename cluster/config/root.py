@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from cluster.config.base import Section
+from cluster.config.base import Section, duplicates
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig
 from cluster.config.faces import FacesConfig
@@ -36,8 +36,7 @@ class SafeCityConfig(Section):
     @field_validator("cameras")
     @classmethod
     def _unique_camera_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
-        ids = [c.id for c in cameras]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"camera ids must be unique: {duplicates}")
+        repeated = duplicates([c.id for c in cameras])
+        if repeated:
+            raise ValueError(f"camera ids must be unique: {repeated}")
         return cameras
