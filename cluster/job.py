@@ -49,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     except SafeCityError as exc:
         print(f"safecity: error: {str(exc).replace(chr(10), '; ')}", file=sys.stderr)
         return 1
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     connect_ray()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs handlers of its own
+        signal.signal(signum, lambda *_: stop.set())
     pipeline = run(config, stop, args.report_every)
     delivered = pipeline.stop()
     outcome = (

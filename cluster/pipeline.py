@@ -80,7 +80,7 @@ def shards(cameras: list[CameraSpec], per_actor: int) -> list[list[CameraSpec]]:
 
 
 def deploy_models(config: SafeCityConfig) -> dict[str, str]:
-    """Run the four model applications on Serve; returns their application names."""
+    """Run the model applications the cameras need on Serve; returns their application names by role."""
     resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
     gpu = resources.get("GPU", 0) > 0
     models = ModelSpec(
@@ -102,7 +102,7 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
         "plate_detector": any(c.wants_plates for c in config.cameras),
         "plate_reader": any(c.wants_plates for c in config.cameras),
     }
-    names = {role: f"{serving.app_name}-{role.replace('_', '-')}" for role in ROLES}
+    names = {role: f"{serving.app_name}-{role.replace('_', '-')}" for role in ROLES if wanted[role]}
     targets = []
     for role, (deployment, options, settings) in classes.items():
         if not wanted[role]:

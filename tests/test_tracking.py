@@ -93,3 +93,68 @@ def test_plate_book_confident_single_read_shortcut_and_settling() -> None:
     book.settle(1)
     assert book.add(1, [read("ZZZ999", 0.99)], b"y") is None
     assert book.add(2, [read("", 0.0)], b"") is None
+
+
+def test_tracks_aged_out_during_update_are_still_reported_as_expired() -> None:
+    # No detections for a while, then a new person: update() drops the stale track, and expired()
+    # must still report it, or the track books would never forget it.
+    tracker = IouTracker(max_age_s=2.0)
+    [old] = tracker.update(np.array([box(100, 50)], np.float32), at=0.0)
+    [new] = tracker.update(np.array([box(800, 400)], np.float32), at=10.0)
+    assert new > old
+    assert tracker.expired(at=10.0) == [old]
+    assert tracker.expired(at=10.5) == []  # reported once
+
+
+def test_half_a_width_per_frame_keeps_the_id() -> None:
+    tracker = IouTracker()
+    ids = [tracker.update(np.array([box(100 + 50 * i, 50)], np.float32), at=i * 0.5)[0] for i in range(8)]
+    assert ids == [ids[0]] * 8
+
+
+def test_a_box_of_very_different_size_nearby_is_a_new_track() -> None:
+    tracker = IouTracker()
+    [a] = tracker.update(np.array([box(100, 50)], np.float32), at=0.0)
+    [b] = tracker.update(np.array([box(150, 50, w=300, h=360)], np.float32), at=0.5)
+    assert b != a
+
+
+def test_settling_a_forgotten_track_does_not_bring_it_back() -> None:
+    faces, plates = FaceTrackBook(), PlateTrackBook()
+    assert faces.offer(4, 0.5)
+    assert plates.add(4, [read("MLB803")], b"a") is None
+    faces.forget([4])
+    plates.forget([4])
+    faces.settle(4)  # the match came back after the track had ended
+    plates.settle(4)
+    assert len(faces) == 0 and len(plates) == 0
+
+
+def test_plate_majority_over_frames_wins() -> None:
+    book = PlateTrackBook(min_reads=3)
+    assert book.add(1, [read("MLB803")], b"") is None
+    assert book.add(1, [read("MB803")], b"") is None
+    verdict = book.add(1, [read("MLB803")], b"")
+    assert verdict is not None and (verdict.text, verdict.support, verdict.reads) == ("MLB803", 2, 3)
+
+
+def test_frames_where_ocr_read_nothing_do_not_count_towards_min_reads() -> None:
+    book = PlateTrackBook(min_reads=2)
+    assert book.add(1, [read("", 0.0, fits=False)], b"") is None
+    assert book.add(1, [], b"") is None
+    assert book.add(1, [read("MLB803")], b"") is None  # only one frame with text so far
+    verdict = book.add(1, [read("MLB803")], b"")
+    assert verdict is not None and verdict.reads == 2 and verdict.confidence == 0.6
+
+
+def test_plate_reads_are_capped_per_track() -> None:
+    book = PlateTrackBook(min_reads=1, max_reads=2)
+    book.add(1, [read("MLB803")], b"")
+    book.add(1, [read("MLB803")], b"")
+    assert book.add(1, [read("ABC123", 0.9), read("ABC123", 0.9)], b"") is None  # past the cap: ignored
+
+
+def test_a_low_confidence_single_read_does_not_take_the_shortcut() -> None:
+    book = PlateTrackBook(min_reads=2, shortcut_confidence=0.9)
+    assert book.add(1, [read("MLB803", 0.95, fits=False)], b"") is None  # confident but fits no format
+    assert book.add(2, [read("MLB803", 0.85)], b"") is None

@@ -19,25 +19,31 @@ class ServeModels:
     """:class:`ModelClients` over the four Serve applications."""
 
     def __init__(self, app_names: dict[str, str]) -> None:
-        self._face_detector = serve.get_app_handle(app_names["face_detector"])
-        self._plate_detector = serve.get_app_handle(app_names["plate_detector"])
-        self._face_embedder = serve.get_app_handle(app_names["face_embedder"])
-        self._plate_reader = serve.get_app_handle(app_names["plate_reader"])
+        self._app_names = dict(app_names)
+        self._handles: dict[str, Any] = {}
+
+    def _handle(self, role: str) -> Any:
+        """The app's handle; only the models some camera needs are deployed."""
+        if role not in self._handles:
+            if role not in self._app_names:
+                raise RuntimeError(f"model '{role}' is not deployed: no camera of this kind was configured")
+            self._handles[role] = serve.get_app_handle(self._app_names[role])
+        return self._handles[role]
 
     async def detect_faces(self, canvas: Image) -> Detections:
-        result: Detections = await self._face_detector.detect.remote(canvas)
+        result: Detections = await self._handle("face_detector").detect.remote(canvas)
         return result
 
     async def detect_plates(self, canvas: Image) -> Detections:
-        result: Detections = await self._plate_detector.detect.remote(canvas)
+        result: Detections = await self._handle("plate_detector").detect.remote(canvas)
         return result
 
     async def embed_face(self, chip: FaceChip) -> EmbeddedFace:
-        result: EmbeddedFace = await self._face_embedder.embed.remote(chip)
+        result: EmbeddedFace = await self._handle("face_embedder").embed.remote(chip)
         return result
 
     async def read_plate(self, chip: PlateChip) -> list[OcrRead]:
-        result: list[OcrRead] = await self._plate_reader.read.remote(chip)
+        result: list[OcrRead] = await self._handle("plate_reader").read.remote(chip)
         return result
 
 

@@ -1,9 +1,13 @@
-"""Webhook signatures: HMAC-SHA256 over ``"<timestamp>.<raw body>"``."""
+"""Webhook signatures: ``sha256=`` + hex HMAC-SHA256, keyed with the endpoint's secret, over
+``b"<timestamp>." + raw body``. The timestamp is signed too, so a captured request cannot be replayed
+with a fresh timestamp."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 
 from serve.errors import SafeCityError
 
@@ -12,15 +16,23 @@ SIGNATURE_HEADER = "X-SafeCity-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_TOLERANCE_S = 300.0
 
+_PREFIX = "sha256="
+# Unix seconds as plain ASCII digits: int() alone would also take "+1", " 1" or "1_000", and the
+# signature is computed over the header text exactly as sent.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
+
 
 class SignatureError(SafeCityError):
-    """A webhook request's signature or timestamp is missing, stale or wrong."""
+    """A webhook request's signature or timestamp is missing, garbled, stale or wrong."""
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    """The ``X-SafeCity-Signature`` header value for ``body`` sent at ``timestamp`` (unix seconds)."""
-    digest = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """The ``X-SafeCity-Signature`` value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    if timestamp < 0:
+        raise ValueError(f"timestamp must be unix seconds, not {timestamp}")
+    digest = hmac.new(secret, b"%d." % timestamp + body, hashlib.sha256).hexdigest()
+    return _PREFIX + digest
 
 
 def verify(
@@ -32,14 +44,28 @@ def verify(
     now: float,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
 ) -> None:
-    """Raise :class:`SignatureError` unless the request is fresh and signed with ``secret``."""
-    if not timestamp_header or not signature_header:
-        raise SignatureError(f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header")
-    try:
-        timestamp = int(timestamp_header)
-    except ValueError:
-        raise SignatureError(f"{TIMESTAMP_HEADER} is not a unix time: {timestamp_header[:40]!r}") from None
-    if abs(now - timestamp) > tolerance_s:
-        raise SignatureError(f"timestamp {timestamp} is more than {tolerance_s:.0f} s from now (replay?)")
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature_header.strip()):
-        raise SignatureError("signature does not match the body")
+    """Return if the request was signed with ``secret`` within ``tolerance_s`` of ``now``.
+
+    Raises :class:`SignatureError` naming the reason otherwise: a missing or garbled header, a
+    timestamp too far in the past (a replay) or the future, or a signature that does not match.
+    """
+    if not timestamp_header:
+        raise SignatureError(f"missing {TIMESTAMP_HEADER} header")
+    if not signature_header:
+        raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+    timestamp_text = timestamp_header.strip()
+    if not _TIMESTAMP.fullmatch(timestamp_text):
+        raise SignatureError(f"{TIMESTAMP_HEADER} is not unix seconds: {timestamp_header[:40]!r}")
+    signature = signature_header.strip().lower()
+    if not _SIGNATURE.fullmatch(signature):
+        raise SignatureError(f"{SIGNATURE_HEADER} is not 'sha256=' and 64 hex digits")
+    timestamp = int(timestamp_text)
+    if not math.isfinite(now) or abs(now - timestamp) > tolerance_s:
+        age = "old" if timestamp <= now else "in the future"
+        raise SignatureError(
+            f"timestamp {timestamp} is {abs(now - timestamp):.0f} s {age}, beyond the {tolerance_s:.0f} s "
+            "tolerance (a replay, or a clock out of sync)"
+        )
+    expected = sign(secret, timestamp, body).encode("ascii")
+    if not hmac.compare_digest(expected, signature.encode("ascii")):
+        raise SignatureError("signature does not match the body (wrong secret, or the body was altered)")

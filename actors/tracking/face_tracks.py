@@ -37,8 +37,17 @@ class FaceTrackBook:
         return True
 
     def settle(self, track_id: int) -> None:
-        """The track matched (and alerted or was suppressed): nothing more to embed for it."""
-        self._tracks.setdefault(track_id, _FaceTrack()).settled = True
+        """The track matched (and alerted or was suppressed): nothing more to embed for it.
+
+        A track already forgotten (it ended while its face was being matched) is not brought back.
+        """
+        track = self._tracks.get(track_id)
+        if track is not None:
+            track.settled = True
+
+    def __len__(self) -> int:
+        """Tracks held."""
+        return len(self._tracks)
 
     def forget(self, track_ids: Iterable[int]) -> None:
         """Drop ended tracks."""

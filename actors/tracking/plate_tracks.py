@@ -34,10 +34,11 @@ class PlateTrackBook:
         track = self._tracks.setdefault(track_id, _PlateTrack())
         if track.settled:
             return None
-        if track.frames < self.max_reads:
-            track.candidates.extend(candidates)
+        readable = [c for c in candidates if c.text]
+        if readable and track.frames < self.max_reads:  # frames where OCR read nothing do not count
+            track.candidates.extend(readable)
             track.frames += 1
-        frame_best = max((c.confidence for c in candidates), default=0.0)
+        frame_best = max((c.confidence for c in readable), default=0.0)
         if frame_best > track.best_confidence:
             track.best_confidence, track.best_evidence = frame_best, evidence_jpeg
         verdict = vote(track.candidates)
@@ -57,8 +58,17 @@ class PlateTrackBook:
         return track.best_evidence if track else b""
 
     def settle(self, track_id: int) -> None:
-        """The track hit the hotlist (and alerted or was suppressed): no more verdicts."""
-        self._tracks.setdefault(track_id, _PlateTrack()).settled = True
+        """The track hit the hotlist (and alerted or was suppressed): no more verdicts.
+
+        A track already forgotten (it ended while its read was being matched) is not brought back.
+        """
+        track = self._tracks.get(track_id)
+        if track is not None:
+            track.settled = True
+
+    def __len__(self) -> int:
+        """Tracks held."""
+        return len(self._tracks)
 
     def forget(self, track_ids: Iterable[int]) -> None:
         """Drop ended tracks."""

@@ -52,6 +52,7 @@ class IouTracker:
         self.max_centre_shift = max_centre_shift
         self.max_size_ratio = max_size_ratio
         self._tracks: list[_Track] = []
+        self._ended: list[int] = []  # aged out during update(), reported by the next expired()
         self._next_id = 1
 
     def _cost(self, tracks: NDArray[np.float32], boxes: NDArray[np.float32]) -> NDArray[np.float64]:
@@ -73,7 +74,7 @@ class IouTracker:
 
     def update(self, xyxy: NDArray[np.float32], at: float) -> list[int]:
         """Track ids for the boxes (n, 4) of a frame captured at ``at`` (seconds)."""
-        self._tracks = [t for t in self._tracks if at - t.last_seen <= self.max_age_s]
+        self._ended.extend(self._age_out(at))
         boxes = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
         ids = [0] * len(boxes)
         if self._tracks and len(boxes):
@@ -94,7 +95,12 @@ class IouTracker:
         return ids
 
     def expired(self, at: float) -> list[int]:
-        """Ids of tracks not seen for ``max_age_s`` (they end and are forgotten)."""
+        """Ids of tracks not seen for ``max_age_s``, including those aged out by ``update``; each once."""
+        gone = self._ended + self._age_out(at)
+        self._ended = []
+        return gone
+
+    def _age_out(self, at: float) -> list[int]:
         gone = [t.track_id for t in self._tracks if at - t.last_seen > self.max_age_s]
         self._tracks = [t for t in self._tracks if at - t.last_seen <= self.max_age_s]
         return gone
