@@ -1,19 +1,40 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs beyond Python: GStreamer's RTSP server (a real RTSP camera on
-# loopback) with its Python bindings, and an H.264 encoder. Idempotent; quick when already installed.
+# Debian packages the camera tests need beyond Python: GStreamer's RTSP server with its Python
+# bindings, run by Debian's /usr/bin/python3 (tests/rtsp_serve.py: a real RTSP camera on loopback).
+# Idempotent: checks with dpkg first, so a second run takes well under a second.
+#   python3-gi, gir1.2-gstreamer-1.0              Gst from Python
+#   gir1.2-gst-plugins-base-1.0                   GstApp (appsrc/appsink from Python)
+#   gir1.2-gst-rtsp-server-1.0                    GstRtspServer (pulls libgstrtspserver-1.0-0)
+#   gstreamer1.0-plugins-base                     appsrc, appsink, parsebin
+#   gstreamer1.0-plugins-good                     qtdemux, matroskademux, rtph264pay, rtpjpegpay, jpeg, multifilesrc
+#   gstreamer1.0-plugins-bad                      h264parse
+#   gstreamer1.0-tools                            gst-inspect-1.0 (tests/streams.py checks for it)
 set -euo pipefail
-packages=(gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base
-          gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-tools)
+packages=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
+          gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools)
 missing=()
 for package in "${packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$package")
 done
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-test-services: need root to install: ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "install-test-services: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
 fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-services: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "install-test-services: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+/usr/bin/python3 - <<'EOF'
+import gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstApp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import Gst, GstApp, GstRtspServer
+Gst.init(None)
+for element in ("appsrc", "parsebin", "qtdemux", "h264parse", "rtph264pay", "rtpjpegpay", "multifilesrc"):
+    assert Gst.ElementFactory.find(element) is not None, f"GStreamer element {element} missing"
+EOF

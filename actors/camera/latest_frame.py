@@ -7,16 +7,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
-from actors.camera.source import FrameCapture, is_file_source, open_capture
+from actors.camera.source import FrameCapture, open_capture, redact
 from actors.dispatch.backoff import Backoff
-from serve.errors import SourceConnectionError
+from serve.errors import EndOfStreamError, StreamError
 from serve.imaging import Image
+
+ReaderState = Literal["connecting", "streaming", "backoff", "ended", "stopped"]
+Opener = Callable[..., FrameCapture]
 
 
 @dataclass(frozen=True)
 class Frame:
-    """A decoded frame: BGR pixels, the unix time it was decoded, and its sequence number."""
+    """A decoded frame: BGR pixels (treat as read-only), the unix time it was decoded, its number."""
 
     image: Image
     captured_at: float
@@ -27,59 +31,84 @@ class Frame:
 class ReaderStats:
     """Counters of one camera's reader."""
 
-    state: str  # connecting | streaming | backoff | ended | stopped
+    state: ReaderState
     frames_read: int
     reconnects: int
     errors: int
     last_error: str | None
     last_frame_age_s: float | None
+    backoff_attempt: int = 0  # failures since the last decoded frame
+    retry_delay_s: float | None = None  # the backoff delay chosen after the latest failure
 
 
 class LatestFrameReader:
-    """Decodes one camera continuously in a daemon thread; ``latest()`` is the newest frame only."""
+    """Decodes one camera continuously in a daemon thread; ``latest()`` is the newest frame only.
+
+    After an open or read error, or a stall (frames more than ``stall_timeout_s`` apart; a read
+    already gives up after ``min(read_timeout_s, stall_timeout_s)``), the capture is closed and opened
+    again after an exponential, jittered ``backoff`` delay. A file that does not loop ends the reader
+    (state ``ended``). ``seq`` grows by one per decoded frame across reconnects; ``captured_at`` is
+    ``clock()`` (unix seconds) when the frame was decoded.
+    """
 
     def __init__(
         self,
         url: str,
         *,
         loop_files: bool = False,
-        backoff: Backoff = Backoff(initial_s=1.0, maximum_s=60.0),  # noqa: B008 - frozen
+        backoff: Backoff | None = None,
         stall_timeout_s: float = 15.0,
         open_timeout_s: float = 10.0,
         read_timeout_s: float = 10.0,
-        opener: Callable[..., FrameCapture] = open_capture,
+        clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        opener: Opener = open_capture,
     ) -> None:
         self.url = url
         self.loop_files = loop_files
-        self.backoff = backoff
+        self.backoff = backoff or Backoff(initial_s=1.0, maximum_s=60.0)
         self.stall_timeout_s = stall_timeout_s
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
-        self._opener = opener
+        self._clock = clock
         self._rng = rng or random.Random()
+        self._opener = opener
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._capture: FrameCapture | None = None
         self._latest: Frame | None = None
-        self._seq = 0
-        self._state = "connecting"
+        self._state: ReaderState = "connecting"
         self._frames_read = 0
         self._reconnects = 0
         self._errors = 0
         self._failures_in_a_row = 0
+        self._retry_delay_s: float | None = None
         self._last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name=f"camera:{url[:40]}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"camera {redact(url)[:48]}", daemon=True)
 
     def start(self) -> LatestFrameReader:
-        """Start decoding."""
+        """Start decoding; returns ``self``."""
         self._thread.start()
         return self
 
-    def stop(self, timeout_s: float = 15.0) -> None:
-        """Stop decoding and wait for the thread (bounded by the read timeout)."""
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Stop decoding and wait for the thread; True when it has ended.
+
+        The wait is bounded: a blocked open or read gives up within its timeout, which bounds the
+        default wait.
+        """
         self._stop.set()
-        self._thread.join(timeout_s)
-        self._set_state("stopped")
+        with self._lock:
+            capture = self._capture
+        if capture is not None:
+            capture.interrupt()  # a file waiting for its next frame's time
+        if self._thread.is_alive():
+            blocked_s = max(self.open_timeout_s + min(self.open_timeout_s, 3.0), self.read_timeout_s)
+            limit = blocked_s + 2.0 if timeout_s is None else timeout_s
+            self._thread.join(limit)
+        with self._lock:
+            self._state = "stopped"
+        return not self._thread.is_alive()
 
     def latest(self) -> Frame | None:
         """The newest decoded frame (the same object until a newer one arrives)."""
@@ -89,27 +118,43 @@ class LatestFrameReader:
     def stats(self) -> ReaderStats:
         """Current counters."""
         with self._lock:
-            age = None if self._latest is None else max(0.0, time.time() - self._latest.captured_at)
+            latest = self._latest
+            age = None if latest is None else max(0.0, self._clock() - latest.captured_at)
             return ReaderStats(
-                self._state, self._frames_read, self._reconnects, self._errors, self._last_error, age
+                self._state,
+                self._frames_read,
+                self._reconnects,
+                self._errors,
+                self._last_error,
+                age,
+                self._failures_in_a_row,
+                self._retry_delay_s,
             )
 
     @property
     def failures_in_a_row(self) -> int:
-        """Failed connection attempts since the last good frame (drives the backoff)."""
-        return self._failures_in_a_row
-
-    def _set_state(self, state: str) -> None:
+        """Failures since the last decoded frame: the backoff attempt number."""
         with self._lock:
-            self._state = state
+            return self._failures_in_a_row
+
+    def _set_state(self, state: ReaderState) -> None:
+        with self._lock:
+            if self._state != "stopped":
+                self._state = state
 
     def _fail(self, message: str) -> None:
+        """Count a failure, then wait out the backoff (or until stopped)."""
+        if self._stop.is_set():
+            return  # stopping interrupts reads: not a camera fault
         with self._lock:
             self._errors += 1
             self._last_error = message
-            self._state = "backoff"
-        self._failures_in_a_row += 1
-        self._stop.wait(self.backoff.delay(self._failures_in_a_row, self._rng))
+            self._failures_in_a_row += 1
+            delay = self.backoff.delay(self._failures_in_a_row, self._rng)
+            self._retry_delay_s = delay
+            if self._state != "stopped":
+                self._state = "backoff"
+        self._stop.wait(delay)
 
     def _run(self) -> None:
         connected_before = False
@@ -117,50 +162,55 @@ class LatestFrameReader:
             self._set_state("connecting")
             try:
                 capture = self._opener(
-                    self.url, open_timeout_s=self.open_timeout_s, read_timeout_s=self.read_timeout_s
+                    self.url,
+                    open_timeout_s=self.open_timeout_s,
+                    read_timeout_s=min(self.read_timeout_s, self.stall_timeout_s),
+                    loop=self.loop_files,
                 )
-            except SourceConnectionError as exc:
+            except StreamError as exc:
                 self._fail(str(exc))
                 continue
-            if connected_before:
-                with self._lock:
+            except Exception as exc:  # an unexpected decoder fault must not kill the camera
+                self._fail(f"{redact(self.url)}: cannot open: {type(exc).__name__}: {exc}")
+                continue
+            with self._lock:
+                self._capture = capture
+                if connected_before:
                     self._reconnects += 1
             connected_before = True
             try:
                 ended = self._stream(capture)
             finally:
+                with self._lock:
+                    self._capture = None
                 capture.close()
             if ended:
                 self._set_state("ended")
                 return
 
     def _stream(self, capture: FrameCapture) -> bool:
-        """Decode until an error, a stall or the end; True when a non-looping file ended."""
+        """Decode until an error, a stall, a stop or the end; True when a file that does not loop ended."""
         self._set_state("streaming")
-        paced = is_file_source(self.url)
-        interval = 1.0 / capture.fps
-        next_due = time.monotonic()
         last_frame_at = time.monotonic()
         while not self._stop.is_set():
-            image = capture.read()
+            try:
+                image = capture.read()
+            except EndOfStreamError:
+                return True
+            except StreamError as exc:
+                self._fail(str(exc))
+                return False
+            except Exception as exc:  # e.g. cv2.error from a corrupt stream
+                self._fail(f"{redact(self.url)}: read failed: {type(exc).__name__}: {exc}")
+                return False
             now = time.monotonic()
-            if image is None:
-                if paced and self.loop_files and capture.rewind():
-                    continue
-                if paced and not self.loop_files:
-                    return True
-                self._fail(f"{self.url}: stream interrupted")
-                return False
-            if now - last_frame_at > self.stall_timeout_s:
-                self._fail(f"{self.url}: stalled for {now - last_frame_at:.1f} s")
-                return False
-            last_frame_at = now
             with self._lock:
-                self._seq += 1
-                self._latest = Frame(image, time.time(), self._seq)
                 self._frames_read += 1
-            self._failures_in_a_row = 0
-            if paced:  # a file stands in for a live camera: decode it in real time, not faster
-                next_due += interval
-                self._stop.wait(max(0.0, next_due - time.monotonic()))
+                self._latest = Frame(image, self._clock(), self._frames_read)
+                self._failures_in_a_row = 0
+            gap = now - last_frame_at
+            last_frame_at = now
+            if gap > self.stall_timeout_s:
+                self._fail(f"{redact(self.url)}: stalled: {gap:.1f} s without a new frame")
+                return False
         return False

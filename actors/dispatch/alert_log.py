@@ -1,11 +1,18 @@
-"""The alert log: a Parquet dataset (``date=YYYY-MM-DD/part-*.parquet``) for analysts and audits."""
+"""The alert log: an append-only Parquet dataset (``date=YYYY-MM-DD/part-*.parquet``) for analysts.
+
+Rows are built from the webhook JSON, so the log holds exactly what was sent (similarity rounded to 4
+places, as in the body). ``date`` is the UTC date the alert was captured. Part files are written
+atomically and never rewritten; readers never see a torn file.
+"""
 
 from __future__ import annotations
 
+import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -37,62 +44,85 @@ ALERT_LOG_SCHEMA = pa.schema(
         ("plate_exact", pa.bool_()),
         ("similarity", pa.float64()),
         ("threshold", pa.float64()),
+        ("models", pa.map_(pa.string(), pa.string())),
         ("evidence_jpeg", pa.binary()),
     ]
 )
+_PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
 
 
-def _row(alert: Alert) -> dict[str, object]:
-    subject, plate = alert.subject, alert.plate
+def row_from_json(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """One log row from an alert's webhook JSON (``Alert.to_json()`` or a body as sent)."""
+    camera = doc["camera"]
+    location = camera.get("location") or {}
+    subject = doc.get("subject") or {}
+    plate = doc.get("plate") or {}
+    evidence = doc.get("evidence") or {}
     return {
-        "alert_id": alert.alert_id,
-        "kind": alert.kind,
-        "status": alert.status,
-        "camera_id": alert.camera.camera_id,
-        "camera_name": alert.camera.name,
-        "camera_kind": alert.camera.kind,
-        "zone": alert.camera.zone,
-        "lat": alert.camera.lat,
-        "lon": alert.camera.lon,
-        "captured_at": alert.captured_at,
-        "emitted_at": alert.emitted_at,
-        "track_id": alert.track_id,
-        "subject_id": subject.subject_id if subject else None,
-        "subject_label": subject.label if subject else None,
-        "subject_category": subject.category if subject else None,
-        "enrolment_photo": subject.enrolment_photo if subject else None,
-        "plate_text": plate.read_text if plate else None,
-        "hotlist_plate": plate.hotlist_plate if plate else None,
-        "plate_reason": plate.reason if plate else None,
-        "plate_exact": plate.exact if plate else None,
-        "similarity": alert.similarity,
-        "threshold": alert.threshold,
-        "evidence_jpeg": alert.evidence_jpeg,
+        "alert_id": doc["alert_id"],
+        "kind": doc["kind"],
+        "status": doc["status"],
+        "camera_id": camera["id"],
+        "camera_name": camera.get("name"),
+        "camera_kind": camera.get("kind"),
+        "zone": camera.get("zone"),
+        "lat": location.get("lat"),
+        "lon": location.get("lon"),
+        "captured_at": datetime.fromisoformat(doc["captured_at"]),
+        "emitted_at": datetime.fromisoformat(doc["emitted_at"]),
+        "track_id": doc.get("track_id"),
+        "subject_id": subject.get("id"),
+        "subject_label": subject.get("label"),
+        "subject_category": subject.get("category"),
+        "enrolment_photo": evidence.get("enrolment_photo"),
+        "plate_text": plate.get("text"),
+        "hotlist_plate": plate.get("hotlist_plate"),
+        "plate_reason": plate.get("reason"),
+        "plate_exact": None if not plate else plate.get("match") == "exact",
+        "similarity": doc.get("similarity"),
+        "threshold": doc.get("threshold"),
+        "models": sorted((doc.get("models") or {}).items()),
+        "evidence_jpeg": base64.b64decode(evidence.get("crop_jpeg_base64") or ""),
     }
 
 
 class AlertLog:
-    """Appends alerts as new Parquet files; never rewrites old ones."""
+    """Appends alerts as new Parquet part files; never rewrites old ones."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def append(self, alerts: Sequence[Alert]) -> Path | None:
-        """Write one part file holding ``alerts``; returns its path."""
-        if not alerts:
-            return None
-        now = datetime.now(UTC)
-        part = (
-            self.directory
-            / f"date={now:%Y-%m-%d}"
-            / f"part-{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
-        )
-        write_table_atomic(part, pa.Table.from_pylist([_row(a) for a in alerts], schema=ALERT_LOG_SCHEMA))
-        return part
+    @staticmethod
+    def new_part_name() -> str:
+        """A fresh part name: ``part-<UTC time>-<uuid>``."""
+        return f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}"
+
+    def append(self, alerts: Sequence[Alert]) -> list[Path]:
+        """Write ``alerts`` as one new part file per capture date (normally one); returns the paths."""
+        return self.append_json([alert.to_json() for alert in alerts], self.new_part_name())
+
+    def append_json(self, docs: Sequence[Mapping[str, Any]], part: str) -> list[Path]:
+        """Write webhook JSON documents as ``date=<day>/<part>.parquet`` files.
+
+        Idempotent: a file of that name that already exists was written whole before (files appear
+        by atomic rename) and is kept, so a batch retried after a crash is logged once.
+        """
+        by_date: dict[str, list[dict[str, Any]]] = {}
+        for doc in docs:
+            row = row_from_json(doc)
+            by_date.setdefault(f"{row['captured_at'].astimezone(UTC):%Y-%m-%d}", []).append(row)
+        paths = []
+        for date, rows in sorted(by_date.items()):
+            path = self.directory / f"date={date}" / f"{part}.parquet"
+            if not path.exists():
+                write_table_atomic(path, pa.Table.from_pylist(rows, schema=ALERT_LOG_SCHEMA))
+            paths.append(path)
+        return paths
 
     def read(self) -> pa.Table:
-        """Every alert logged so far (with a ``date`` column from the partition)."""
-        if not self.directory.exists() or not any(self.directory.rglob("*.parquet")):
-            return ALERT_LOG_SCHEMA.empty_table()
-        dataset = ds.dataset(self.directory, format="parquet", partitioning="hive", schema=None)
+        """Every alert logged so far, with the ``date`` partition as a string column."""
+        schema = ALERT_LOG_SCHEMA.append(pa.field("date", pa.string()))
+        if not self.directory.is_dir():
+            return schema.empty_table()
+        dataset = ds.dataset(self.directory, schema=schema, format="parquet", partitioning=_PARTITIONING)
         return dataset.to_table()

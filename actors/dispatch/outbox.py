@@ -1,20 +1,39 @@
-"""The durable outbox: every alert is on disk (SQLite, fsync'd) before anyone tries to send it."""
+"""The durable outbox: every alert is on disk (SQLite, fsync'd) before anyone tries to send it.
+
+One row per alert (the exact body that is sent and signed) and one delivery row per (alert, endpoint)
+with its attempts, next retry time, last error and, once a 2xx came back, the receipt. Delivery rows
+are created when the alert is added, for the endpoints configured then; deliveries to an endpoint that
+is later removed from the configuration stay in the file but are no longer due or pending.
+
+Thread-safe: one connection guarded by a lock, so an asyncio program can call it through
+``asyncio.to_thread``. One process at a time: the outbox holds an exclusive lock on
+``<file>.lock`` while open, because two senders on one outbox would send everything twice.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-_SCHEMA = """
+from serve.errors import StoreError
+
+_TABLES = """
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY,
     body BLOB NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    log_part TEXT,  -- the alert log part it was assigned to, before that part is written
+    logged_at REAL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     alert_id TEXT NOT NULL REFERENCES alerts(alert_id),
@@ -26,8 +45,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     receipt TEXT,
     PRIMARY KEY (alert_id, endpoint)
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (delivered_at, next_attempt_at);
 """
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (endpoint, next_attempt_at)
+    WHERE delivered_at IS NULL;
+CREATE INDEX IF NOT EXISTS alerts_unlogged ON alerts (created_at) WHERE logged_at IS NULL;
+CREATE INDEX IF NOT EXISTS alerts_log_part ON alerts (log_part) WHERE logged_at IS NULL;
+"""
+_MAX_ERROR_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -37,76 +62,127 @@ class Delivery:
     alert_id: str
     endpoint: str
     body: bytes
-    attempts: int
+    attempts: int  # attempts made so far (0: never tried)
+    created_at: float
 
 
 class Outbox:
-    """Alerts and their per-endpoint delivery state in one SQLite file."""
+    """Alerts and their per-endpoint delivery state in one SQLite file (WAL, ``synchronous=FULL``)."""
 
     def __init__(self, path: Path, endpoints: Sequence[str]) -> None:
+        if len(set(endpoints)) != len(endpoints):
+            raise ValueError(f"endpoint names must be unique: {list(endpoints)}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.endpoints = tuple(endpoints)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._lock_file = _lock_exclusively(path.with_name(path.name + ".lock"))
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_TABLES)
+            self._add_log_columns()
+            self._db.executescript(_INDEXES)
+        except sqlite3.Error as exc:
+            self._db.close()
+            os.close(self._lock_file)
+            raise StoreError(f"cannot open the outbox {path}: {exc}; move it aside to start empty") from exc
+        self._in_endpoints = self._in(self.endpoints)  # what every "pending" query filters on
+
+    def _add_log_columns(self) -> None:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(alerts)")}
+        if "logged_at" not in columns:  # an outbox from before the alert log was fed from it
+            with self._transaction():
+                self._db.execute("ALTER TABLE alerts ADD COLUMN log_part TEXT")
+                self._db.execute("ALTER TABLE alerts ADD COLUMN logged_at REAL")
+                self._db.execute("UPDATE alerts SET logged_at = created_at")  # that code logged on submit
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database and release the lock (idempotent)."""
         with self._lock:
+            if self._lock_file < 0:
+                return
             self._db.close()
+            os.close(self._lock_file)
+            self._lock_file = -1
 
-    def add(self, alert_id: str, body: bytes, now: float) -> bool:
-        """Store an alert for every endpoint; False if it was already there (idempotent)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = self._db.execute(
-                    "INSERT OR IGNORE INTO alerts (alert_id, body, created_at) VALUES (?, ?, ?)",
-                    (alert_id, body, now),
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def add(self, alert_id: str, body: bytes, now: float | None = None) -> bool:
+        """Store an alert, due now for every endpoint; False (and no change) if the id is already there.
+
+        Raises :class:`StoreError` if the alert could not be stored (the caller must not drop it).
+        """
+        at = time.time() if now is None else now
+        try:
+            with self._lock, self._transaction():
+                inserted = (
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO alerts (alert_id, body, created_at) VALUES (?, ?, ?)",
+                        (alert_id, body, at),
+                    ).rowcount
+                    == 1
                 )
-                inserted = cursor.rowcount == 1
                 if inserted:
                     self._db.executemany(
                         "INSERT INTO deliveries (alert_id, endpoint, next_attempt_at) VALUES (?, ?, ?)",
-                        [(alert_id, endpoint, now) for endpoint in self.endpoints],
+                        [(alert_id, endpoint, at) for endpoint in self.endpoints],
                     )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot store alert {alert_id} in the outbox {self.path}: {exc}") from exc
         return inserted
 
-    def due(self, now: float, limit: int) -> list[Delivery]:
-        """Undelivered deliveries whose retry time has come, oldest first."""
+    def due(self, now: float, limit: int, *, endpoint: str | None = None) -> list[Delivery]:
+        """Undelivered deliveries whose retry time has come (to ``endpoint``, or any), oldest alert first."""
+        names = self.endpoints if endpoint is None else (endpoint,)
         with self._lock:
             rows = self._db.execute(
-                "SELECT d.alert_id, d.endpoint, a.body, d.attempts FROM deliveries d "
-                "JOIN alerts a USING (alert_id) WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ? "
-                "ORDER BY d.next_attempt_at, a.created_at LIMIT ?",
-                (now, limit),
+                "SELECT d.alert_id, d.endpoint, a.body, d.attempts, a.created_at "
+                "FROM deliveries d JOIN alerts a USING (alert_id) "
+                f"WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ? AND d.{self._in(names)} "
+                "ORDER BY a.created_at, d.alert_id, d.endpoint LIMIT ?",
+                (now, *names, limit),
             ).fetchall()
-        return [
-            Delivery(alert_id, endpoint, bytes(body), attempts) for alert_id, endpoint, body, attempts in rows
-        ]
+        return [Delivery(a, e, bytes(body), attempts, created) for a, e, body, attempts, created in rows]
 
-    def next_due_at(self) -> float | None:
-        """When the next undelivered delivery is due, or None if nothing is pending."""
+    def next_due_at(self, *, after: float | None = None) -> float | None:
+        """When the next undelivered delivery is due (the earliest later than ``after``), None if none."""
+        where = "" if after is None else "AND next_attempt_at > ?"
         with self._lock:
             (value,) = self._db.execute(
-                "SELECT MIN(next_attempt_at) FROM deliveries WHERE delivered_at IS NULL"
+                f"SELECT MIN(next_attempt_at) FROM deliveries WHERE delivered_at IS NULL "
+                f"AND {self._in_endpoints} {where}",
+                (*self.endpoints, *(() if after is None else (after,))),
             ).fetchone()
         return None if value is None else float(value)
 
-    def mark_delivered(self, alert_id: str, endpoint: str, receipt: Mapping[str, Any], now: float) -> None:
-        """Record a 2xx answer and its receipt."""
+    def mark_delivered(
+        self, alert_id: str, endpoint: str, receipt: Mapping[str, Any], now: float | None = None
+    ) -> None:
+        """Record a 2xx answer and its receipt (a second call for the same delivery changes nothing)."""
+        at = time.time() if now is None else now
         with self._lock:
             self._db.execute(
                 "UPDATE deliveries SET delivered_at = ?, receipt = ?, attempts = attempts + 1, "
-                "last_error = NULL WHERE alert_id = ? AND endpoint = ?",
-                (now, json.dumps(dict(receipt), sort_keys=True), alert_id, endpoint),
+                "last_error = NULL WHERE alert_id = ? AND endpoint = ? AND delivered_at IS NULL",
+                (at, json.dumps(dict(receipt), sort_keys=True, default=str), alert_id, endpoint),
             )
 
     def mark_failed(self, alert_id: str, endpoint: str, error: str, next_attempt_at: float) -> None:
@@ -114,20 +190,21 @@ class Outbox:
         with self._lock:
             self._db.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                "WHERE alert_id = ? AND endpoint = ?",
-                (error[:500], next_attempt_at, alert_id, endpoint),
+                "WHERE alert_id = ? AND endpoint = ? AND delivered_at IS NULL",
+                (error[:_MAX_ERROR_CHARS], next_attempt_at, alert_id, endpoint),
             )
 
     def pending_count(self) -> int:
-        """Deliveries not yet acknowledged."""
+        """Deliveries to the configured endpoints not yet acknowledged."""
         with self._lock:
             (count,) = self._db.execute(
-                "SELECT COUNT(*) FROM deliveries WHERE delivered_at IS NULL"
+                f"SELECT COUNT(*) FROM deliveries WHERE delivered_at IS NULL AND {self._in_endpoints}",
+                self.endpoints,
             ).fetchone()
         return int(count)
 
     def delivered(self, alert_id: str) -> dict[str, dict[str, Any]]:
-        """Receipts of an alert, by endpoint."""
+        """Receipts of an alert, by endpoint (only the endpoints that acknowledged it)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT endpoint, receipt FROM deliveries WHERE alert_id = ? AND delivered_at IS NOT NULL",
@@ -135,12 +212,84 @@ class Outbox:
             ).fetchall()
         return {endpoint: json.loads(receipt) for endpoint, receipt in rows}
 
-    def counts(self) -> dict[str, int]:
-        """Alerts stored, deliveries done and pending, failed attempts so far."""
+    def last_errors(self, alert_id: str) -> dict[str, str]:
+        """The last error of each endpoint that has not acknowledged the alert yet and failed before."""
         with self._lock:
-            (alerts,) = self._db.execute("SELECT COUNT(*) FROM alerts").fetchone()
-            delivered, pending, failures = self._db.execute(
-                "SELECT COALESCE(SUM(delivered_at IS NOT NULL), 0), COALESCE(SUM(delivered_at IS NULL), 0), "
-                "COALESCE(SUM(attempts - (delivered_at IS NOT NULL)), 0) FROM deliveries"
+            rows = self._db.execute(
+                "SELECT endpoint, last_error FROM deliveries WHERE alert_id = ? AND delivered_at IS NULL "
+                "AND last_error IS NOT NULL",
+                (alert_id,),
+            ).fetchall()
+        return dict(rows)
+
+    def log_batch(self, new_part: str, limit: int) -> tuple[str, list[tuple[str, bytes]]]:
+        """The next alerts to write to the alert log, as (part name, [(alert_id, body)]).
+
+        A batch assigned to a part before a crash comes back whole under its old name (so the log
+        writer can tell whether that part reached the disk); otherwise up to ``limit`` unlogged alerts,
+        oldest first, are assigned to ``new_part``. An empty list: everything is logged.
+        """
+        with self._lock, self._transaction():
+            row = self._db.execute(
+                "SELECT log_part FROM alerts WHERE logged_at IS NULL AND log_part IS NOT NULL LIMIT 1"
             ).fetchone()
-        return {"alerts": alerts, "delivered": delivered, "pending": pending, "failed_attempts": failures}
+            if row is None:
+                part = new_part
+                self._db.execute(
+                    "UPDATE alerts SET log_part = ? WHERE alert_id IN (SELECT alert_id FROM alerts "
+                    "WHERE logged_at IS NULL ORDER BY created_at, alert_id LIMIT ?)",
+                    (part, limit),
+                )
+            else:
+                (part,) = row
+            rows = self._db.execute(
+                "SELECT alert_id, body FROM alerts WHERE log_part = ? AND logged_at IS NULL "
+                "ORDER BY created_at, alert_id",
+                (part,),
+            ).fetchall()
+        return part, [(alert_id, bytes(body)) for alert_id, body in rows]
+
+    def mark_logged(self, part: str, now: float | None = None) -> None:
+        """Record that the alerts assigned to ``part`` are in the alert log."""
+        at = time.time() if now is None else now
+        with self._lock:
+            self._db.execute(
+                "UPDATE alerts SET logged_at = ? WHERE log_part = ? AND logged_at IS NULL", (at, part)
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Alerts stored and not yet logged; deliveries done and pending; failed attempts so far."""
+        with self._lock:
+            alerts, unlogged = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(logged_at IS NULL), 0) FROM alerts"
+            ).fetchone()
+            delivered, pending, failures = self._db.execute(
+                "SELECT COALESCE(SUM(delivered_at IS NOT NULL), 0), "
+                f"COALESCE(SUM(delivered_at IS NULL AND {self._in_endpoints}), 0), "
+                "COALESCE(SUM(attempts - (delivered_at IS NOT NULL)), 0) FROM deliveries",
+                self.endpoints,
+            ).fetchone()
+        return {
+            "alerts": int(alerts),
+            "unlogged": int(unlogged),
+            "delivered": int(delivered),
+            "pending": int(pending),
+            "failed_attempts": int(failures),
+        }
+
+    @staticmethod
+    def _in(names: Sequence[str]) -> str:
+        return f"endpoint IN ({', '.join('?' * len(names))})"
+
+
+def _lock_exclusively(lock_path: Path) -> int:
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreError(
+            f"the outbox {lock_path.with_suffix('')} is in use by another dispatcher; only one process may "
+            "send from it (two would send every alert twice)"
+        ) from None
+    return fd

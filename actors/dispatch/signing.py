@@ -19,7 +19,7 @@ DEFAULT_TOLERANCE_S = 300.0
 _PREFIX = "sha256="
 # Unix seconds as plain ASCII digits: int() alone would also take "+1", " 1" or "1_000", and the
 # signature is computed over the header text exactly as sent.
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_TIMESTAMP = re.compile(r"0|[1-9][0-9]{0,11}")
 _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
@@ -61,10 +61,10 @@ def verify(
         raise SignatureError(f"{SIGNATURE_HEADER} is not 'sha256=' and 64 hex digits")
     timestamp = int(timestamp_text)
     if not math.isfinite(now) or abs(now - timestamp) > tolerance_s:
-        age = "old" if timestamp <= now else "in the future"
+        direction = "old" if timestamp <= now else "ahead"
         raise SignatureError(
-            f"timestamp {timestamp} is {abs(now - timestamp):.0f} s {age}, beyond the {tolerance_s:.0f} s "
-            "tolerance (a replay, or a clock out of sync)"
+            f"timestamp {timestamp} is {abs(now - timestamp):.0f} s from now ({direction}), beyond the "
+            f"{tolerance_s:.0f} s tolerance: a replay, or clocks out of sync"
         )
     expected = sign(secret, timestamp, body).encode("ascii")
     if not hmac.compare_digest(expected, signature.encode("ascii")):

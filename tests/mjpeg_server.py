@@ -1,0 +1,125 @@
+"""An MJPEG-over-HTTP camera on loopback for the tests (standard library only).
+
+``GET /`` answers ``multipart/x-mixed-replace`` with the given frames as JPEG parts, in a loop, at
+``fps``; any other path is a 404. ``pause()`` keeps every connection open but sends nothing (a stalled
+camera) until ``resume()``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+import cv2
+
+from serve.imaging import Image
+
+BOUNDARY = "safecityframe"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        if self.path != "/":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", f"multipart/x-mixed-replace;boundary={BOUNDARY}")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        owner = self.server.owner
+        owner.connections += 1
+        interval = 1.0 / owner.fps
+        due = time.monotonic()
+        index = 0
+        try:
+            while not owner.closing.is_set():
+                if not owner.running.is_set():  # paused: hold the connection, send nothing
+                    owner.running.wait(0.1)
+                    due = time.monotonic()
+                    continue
+                jpeg = owner.jpegs[index % len(owner.jpegs)]
+                head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                self.wfile.write(head.encode() + jpeg + b"\r\n")
+                self.wfile.flush()
+                owner.frames_sent += 1
+                index += 1
+                due += interval
+                owner.closing.wait(max(0.0, due - time.monotonic()))  # real-time pace, like a camera
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client went away
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, owner: MjpegServer) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.owner = owner
+
+
+class MjpegServer:
+    """Serves ``frames`` as an MJPEG stream at ``http://127.0.0.1:PORT/``."""
+
+    def __init__(self, frames: Sequence[Image], fps: float = 10.0, port: int = 0) -> None:
+        if not frames:
+            raise ValueError("an MJPEG camera needs at least one frame")
+        self.jpegs = [bytes(cv2.imencode(".jpg", frame)[1]) for frame in frames]
+        self.fps = fps
+        self.port = port
+        self.frames_sent = 0
+        self.connections = 0
+        self.closing = threading.Event()
+        self.running = threading.Event()
+        self.running.set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The stream's address."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> MjpegServer:
+        """Listen (on ``port``, or a free one) and serve in a background thread."""
+        self.closing.clear()
+        self._server = _Server(self.port, self)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        """Keep connections open but send no more frames."""
+        self.running.clear()
+
+    def resume(self) -> None:
+        """Send frames again."""
+        self.running.set()
+
+    def stop(self) -> None:
+        """Close the listener and end every stream."""
+        self.closing.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self) -> MjpegServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,124 @@
+"""A real RTSP camera on loopback for the tests: GStreamer's RTSP server serving an H.264 file in a loop.
+
+The server (``tests/rtsp_serve.py``) runs under Debian's ``/usr/bin/python3``, which has the GStreamer
+bindings the virtualenv lacks; ``scripts/install-test-services.sh`` installs them.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+
+from serve.imaging import Image
+
+RTSP_SERVE = Path(__file__).with_name("rtsp_serve.py")
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_accepts(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def write_h264_video(path: Path, frames: Sequence[Image], fps: int) -> Path:
+    """``frames`` (BGR) as an H.264 mp4 (libx264 from PyAV's FFmpeg): a key frame each second, no
+    B-frames, like a live camera."""
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(fps)}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+class RtspServer:
+    """Serves an H.264 video file in a loop at ``rtsp://127.0.0.1:PORT/cam``, paced at its frame rate.
+
+    ``stop()`` cuts every stream (the server process ends); ``start()`` again serves on the same port.
+    """
+
+    def __init__(self, video_path: Path | str, port: int | None = None) -> None:
+        if not Path(SYSTEM_PYTHON).exists():
+            raise RuntimeError(f"{SYSTEM_PYTHON} missing: run scripts/install-test-services.sh")
+        self.video_path = Path(video_path)
+        if not self.video_path.is_file():
+            raise FileNotFoundError(self.video_path)
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The stream's address."""
+        return f"rtsp://127.0.0.1:{self.port}/cam"
+
+    def start(self, timeout_s: float = 20.0) -> RtspServer:
+        """Start the server and wait until it accepts connections."""
+        if self._process is not None:
+            raise RuntimeError("RTSP server already running")
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - outlives this call: the server's stderr
+        process = subprocess.Popen(
+            [SYSTEM_PYTHON, str(RTSP_SERVE), str(self.port), str(self.video_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        self._process = process
+        deadline = time.monotonic() + timeout_s
+        while not port_accepts(self.port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                log.seek(0)
+                raise RuntimeError(f"RTSP server did not start on port {self.port}: {log.read().decode()}")
+            time.sleep(0.05)  # polling the port with a deadline
+        return self
+
+    def freeze(self) -> None:
+        """Suspend the server (SIGSTOP): connections stay open but nothing is sent, a hung camera."""
+        assert self._process is not None, "RTSP server not running"
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Resume a frozen server."""
+        assert self._process is not None, "RTSP server not running"
+        self._process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """End the server process, cutting every stream."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(signal.SIGCONT)  # a frozen server could not act on SIGTERM
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def __enter__(self) -> RtspServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

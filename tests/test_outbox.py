@@ -1,0 +1,136 @@
+"""The SQLite outbox: idempotent adds, due order and retry times, receipts, durability, one writer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from actors.dispatch.outbox import Outbox
+from serve.errors import StoreError
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Outbox:
+    return Outbox(tmp_path / "outbox.sqlite3", ["a", "b"])
+
+
+def test_add_is_idempotent_and_keeps_the_first_body(outbox: Outbox) -> None:
+    assert outbox.add("id-1", b'{"v":1}', now=1.0) is True
+    assert outbox.add("id-1", b'{"v":2}', now=2.0) is False
+    due = outbox.due(now=10.0, limit=10)
+    assert [(d.alert_id, d.endpoint, d.body, d.attempts) for d in due] == [
+        ("id-1", "a", b'{"v":1}', 0),
+        ("id-1", "b", b'{"v":1}', 0),
+    ]
+    assert outbox.pending_count() == 2
+
+
+def test_due_is_oldest_first_limited_filtered_and_respects_retry_times(outbox: Outbox) -> None:
+    outbox.add("late", b"{}", now=20.0)
+    outbox.add("early", b"{}", now=10.0)
+    assert outbox.due(now=5.0, limit=10) == []
+    assert [d.alert_id for d in outbox.due(now=30.0, limit=10, endpoint="a")] == ["early", "late"]
+    assert [(d.alert_id, d.endpoint) for d in outbox.due(now=30.0, limit=1)] == [("early", "a")]
+    assert outbox.next_due_at() == 10.0
+
+    outbox.mark_failed("early", "a", "a: HTTP 503: busy", next_attempt_at=100.0)
+    assert [d.alert_id for d in outbox.due(now=30.0, limit=10, endpoint="a")] == ["late"]
+    assert outbox.next_due_at(after=20.0) == 100.0
+    [retry] = outbox.due(now=100.0, limit=10, endpoint="a")[:1]
+    assert (retry.alert_id, retry.attempts) == ("early", 1)
+    assert outbox.last_errors("early") == {"a": "a: HTTP 503: busy"}
+
+
+def test_receipts_are_recorded_once_and_survive_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path, ["a", "b"]) as outbox:
+        outbox.add("id-1", b"{}", now=1.0)
+        outbox.mark_failed("id-1", "a", "refused", next_attempt_at=2.0)
+        outbox.mark_delivered("id-1", "a", {"status": 200, "body": "ok"}, now=3.0)
+        outbox.mark_delivered("id-1", "a", {"status": 202}, now=4.0)  # a late second answer changes nothing
+        outbox.mark_failed("id-1", "a", "late failure", next_attempt_at=9.0)  # nor does a late failure
+    with Outbox(path, ["a", "b"]) as reopened:
+        assert reopened.delivered("id-1") == {"a": {"status": 200, "body": "ok"}}
+        assert [(d.alert_id, d.endpoint) for d in reopened.due(now=10.0, limit=10)] == [("id-1", "b")]
+        assert reopened.last_errors("id-1") == {}
+        assert reopened.counts() == {
+            "alerts": 1,
+            "unlogged": 1,
+            "delivered": 1,
+            "pending": 1,
+            "failed_attempts": 1,
+        }
+
+
+def test_the_file_is_wal_with_full_sync(tmp_path: Path, outbox: Outbox) -> None:
+    (mode,) = sqlite3.connect(tmp_path / "outbox.sqlite3").execute("PRAGMA journal_mode").fetchone()
+    assert mode == "wal"
+    assert outbox._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+
+def test_a_removed_endpoint_is_no_longer_pending_and_an_added_one_gets_new_alerts_only(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path, ["a", "b"]) as outbox:
+        outbox.add("old", b"{}", now=1.0)
+    with Outbox(path, ["a", "c"]) as outbox:
+        outbox.add("new", b"{}", now=2.0)
+        assert [(d.alert_id, d.endpoint) for d in outbox.due(now=5.0, limit=10)] == [
+            ("old", "a"),
+            ("new", "a"),
+            ("new", "c"),
+        ]
+        assert outbox.pending_count() == 3
+
+
+def test_log_batches_come_back_whole_under_their_name_until_marked_logged(outbox: Outbox) -> None:
+    outbox.add("x", b"1", now=3.0)
+    outbox.add("y", b"2", now=1.0)
+    outbox.add("z", b"3", now=2.0)
+    assert outbox.log_batch("part-1", limit=2) == ("part-1", [("y", b"2"), ("z", b"3")])
+    # Not marked (a crash before or after the part was written): the same batch, under its first name.
+    assert outbox.log_batch("part-2", limit=2) == ("part-1", [("y", b"2"), ("z", b"3")])
+    outbox.mark_logged("part-1")
+    assert outbox.counts()["unlogged"] == 1
+    assert outbox.log_batch("part-3", limit=2) == ("part-3", [("x", b"1")])
+    outbox.mark_logged("part-3")
+    assert outbox.log_batch("part-4", limit=2) == ("part-4", [])
+    assert outbox.counts()["unlogged"] == 0
+
+
+def test_an_outbox_from_before_the_log_column_counts_its_alerts_as_logged(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE alerts (alert_id TEXT PRIMARY KEY, body BLOB NOT NULL, created_at REAL NOT NULL);"
+        "INSERT INTO alerts VALUES ('old', x'7b7d', 1.0);"
+    )
+    old.close()
+    with Outbox(path, ["a"]) as outbox:
+        assert outbox.log_batch("part-1", limit=10) == ("part-1", [])
+        assert outbox.add("old", b"{}") is False
+
+
+def test_only_one_process_may_hold_an_outbox(tmp_path: Path, outbox: Outbox) -> None:
+    with pytest.raises(StoreError, match="in use by another dispatcher"):
+        Outbox(tmp_path / "outbox.sqlite3", ["a", "b"])
+    outbox.close()
+    outbox.close()
+    Outbox(tmp_path / "outbox.sqlite3", ["a", "b"]).close()
+
+
+def test_a_file_that_is_not_an_outbox_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="move it aside"):
+        Outbox(path, ["a"])
+    path.unlink()
+    Outbox(path, ["a"]).close()  # the failed open released its lock
+
+
+def test_endpoint_names_must_be_unique(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unique"):
+        Outbox(tmp_path / "o.sqlite3", ["a", "a"])
