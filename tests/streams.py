@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,15 +11,9 @@ import cv2
 import numpy as np
 
 from serve.imaging import Image
+from tests.rtsp_server import RTSP_SERVE, SYSTEM_PYTHON, free_port, port_accepts
 
-RTSP_SERVE = Path(__file__).with_name("rtsp_serve.py")
-SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["RtspServer", "free_port", "numbered_frames", "write_jpeg_frames", "write_video"]
 
 
 def write_jpeg_frames(folder: Path, frames: list[Image]) -> str:
@@ -82,9 +75,8 @@ class RtspServer:
             raise RuntimeError(f"RTSP server did not start: {line!r} {errors}")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
+            if port_accepts(self.port):
+                return self
             time.sleep(0.05)
         raise RuntimeError(f"RTSP server not accepting on port {self.port}")
 

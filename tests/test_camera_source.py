@@ -24,6 +24,7 @@ from serve.errors import EndOfStreamError, SourceConnectionError
 from serve.imaging import Image
 from tests.mjpeg_server import MjpegServer
 from tests.rtsp_server import RtspServer, free_port, write_h264_video
+from tests.streams import numbered_frames, write_video
 
 FAST_RETRY = Backoff(initial_s=0.05, maximum_s=0.2, multiplier=2.0, jitter=0.5)
 
@@ -39,28 +40,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0, what: str =
 def latest_seq(reader: LatestFrameReader) -> int:
     frame = reader.latest()
     return 0 if frame is None else frame.seq
-
-
-def numbered_frames(count: int, size: tuple[int, int] = (320, 240)) -> list[Image]:
-    """Frames with a moving rectangle and their number drawn, each unlike the others."""
-    width, height = size
-    frames = []
-    for index in range(count):
-        frame = np.full((height, width, 3), 60, np.uint8)
-        x = (index * 7) % (width - 40)
-        cv2.rectangle(frame, (x, 100), (x + 40, 140), (0, 200, 255), -1)
-        cv2.putText(frame, str(index), (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
-        frames.append(frame)
-    return frames
-
-
-def write_mp4v(path: Path, frames: list[Image], fps: int) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def closest(image: Image, frames: list[Image]) -> tuple[int, float]:
@@ -92,7 +71,7 @@ def test_file_camera_streams_at_native_pace_holding_one_frame(
     tmp_path: Path, readers: list[LatestFrameReader]
 ) -> None:
     frames = numbered_frames(64)
-    video = write_mp4v(tmp_path / "cam.mp4", frames, fps=25)
+    video = write_video(tmp_path / "cam.mp4", frames, fps=25)
     reader = LatestFrameReader(str(video), loop_files=True)
     readers.append(reader.start())
     started = time.monotonic()
@@ -121,7 +100,7 @@ def test_file_camera_streams_at_native_pace_holding_one_frame(
 def test_file_camera_that_does_not_loop_ends_without_reconnecting(
     tmp_path: Path, readers: list[LatestFrameReader]
 ) -> None:
-    video = write_mp4v(tmp_path / "cam.mp4", numbered_frames(20), fps=40)
+    video = write_video(tmp_path / "cam.mp4", numbered_frames(20), fps=40)
     reader = LatestFrameReader(f"file://{video}", backoff=FAST_RETRY)
     readers.append(reader.start())
     wait_for(lambda: reader.stats().state == "ended", what="end of the file")
@@ -135,7 +114,7 @@ def test_file_camera_that_does_not_loop_ends_without_reconnecting(
 @pytest.mark.slow
 def test_looping_file_keeps_going_past_its_length(tmp_path: Path, readers: list[LatestFrameReader]) -> None:
     frames = numbered_frames(10)
-    video = write_mp4v(tmp_path / "cam.mp4", frames, fps=50)
+    video = write_video(tmp_path / "cam.mp4", frames, fps=50)
     reader = LatestFrameReader(str(video), loop_files=True)
     readers.append(reader.start())
     wait_for(lambda: reader.stats().frames_read > 25, what="frames past two loops")
@@ -149,7 +128,7 @@ def test_looping_file_keeps_going_past_its_length(tmp_path: Path, readers: list[
 
 
 def test_capture_time_comes_from_the_given_clock(tmp_path: Path, readers: list[LatestFrameReader]) -> None:
-    video = write_mp4v(tmp_path / "cam.mp4", numbered_frames(3), fps=50)
+    video = write_video(tmp_path / "cam.mp4", numbered_frames(3), fps=50)
     now = [1_700_000_000.0]
     reader = LatestFrameReader(str(video), clock=lambda: now[0])
     readers.append(reader.start())
@@ -161,7 +140,7 @@ def test_capture_time_comes_from_the_given_clock(tmp_path: Path, readers: list[L
 
 
 def test_stop_interrupts_a_slow_file_at_once(tmp_path: Path, readers: list[LatestFrameReader]) -> None:
-    video = write_mp4v(tmp_path / "cam.mp4", numbered_frames(5), fps=1)
+    video = write_video(tmp_path / "cam.mp4", numbered_frames(5), fps=1)
     reader = LatestFrameReader(str(video), loop_files=True)
     readers.append(reader.start())
     wait_for(lambda: reader.stats().frames_read == 1, what="the first frame")
@@ -180,7 +159,7 @@ def test_missing_video_file_is_reported_by_name(tmp_path: Path, readers: list[La
 
 
 def test_open_capture_reads_a_file_url_and_ends(tmp_path: Path) -> None:
-    video = write_mp4v(tmp_path / "my cam.mp4", numbered_frames(4), fps=50)
+    video = write_video(tmp_path / "my cam.mp4", numbered_frames(4), fps=50)
     capture = open_capture(f"file://{str(video).replace(' ', '%20')}", open_timeout_s=5, read_timeout_s=5)
     try:
         assert capture.fps == 50 and capture.is_file and capture.paced
