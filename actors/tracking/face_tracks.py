@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+
+from actors.tracking.book import TrackBook
 
 
 @dataclass
@@ -13,13 +14,13 @@ class _FaceTrack:
     settled: bool = False
 
 
-class FaceTrackBook:
+class FaceTrackBook(TrackBook[_FaceTrack]):
     """Per-camera bookkeeping of face tracks; pure."""
 
     def __init__(self, *, max_embeddings_per_track: int = 3, min_quality_gain: float = 0.05) -> None:
+        super().__init__()
         self.max_embeddings_per_track = max_embeddings_per_track
         self.min_quality_gain = min_quality_gain
-        self._tracks: dict[int, _FaceTrack] = {}
         self.offered = 0
         self.accepted = 0
 
@@ -35,21 +36,3 @@ class FaceTrackBook:
         track.best_embedded_quality = max(track.best_embedded_quality, quality)
         self.accepted += 1
         return True
-
-    def settle(self, track_id: int) -> None:
-        """The track matched (and alerted or was suppressed): nothing more to embed for it.
-
-        A track already forgotten (it ended while its face was being matched) is not brought back.
-        """
-        track = self._tracks.get(track_id)
-        if track is not None:
-            track.settled = True
-
-    def __len__(self) -> int:
-        """Tracks held."""
-        return len(self._tracks)
-
-    def forget(self, track_ids: Iterable[int]) -> None:
-        """Drop ended tracks."""
-        for track_id in track_ids:
-            self._tracks.pop(track_id, None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from actors.tracking.book import TrackBook
 from serve.plate_vote import PlateCandidate, PlateVerdict, vote
 
 
@@ -18,14 +19,14 @@ class _PlateTrack:
     settled: bool = False
 
 
-class PlateTrackBook:
+class PlateTrackBook(TrackBook[_PlateTrack]):
     """Per-camera bookkeeping of plate tracks; pure."""
 
     def __init__(self, *, min_reads: int = 2, max_reads: int = 8, shortcut_confidence: float = 0.9) -> None:
+        super().__init__()
         self.min_reads = min_reads
         self.max_reads = max_reads
         self.shortcut_confidence = shortcut_confidence
-        self._tracks: dict[int, _PlateTrack] = {}
 
     def add(
         self, track_id: int, candidates: Sequence[PlateCandidate], evidence_jpeg: bytes
@@ -56,21 +57,3 @@ class PlateTrackBook:
         """The JPEG crop of the track's most confident read."""
         track = self._tracks.get(track_id)
         return track.best_evidence if track else b""
-
-    def settle(self, track_id: int) -> None:
-        """The track hit the hotlist (and alerted or was suppressed): no more verdicts.
-
-        A track already forgotten (it ended while its read was being matched) is not brought back.
-        """
-        track = self._tracks.get(track_id)
-        if track is not None:
-            track.settled = True
-
-    def __len__(self) -> int:
-        """Tracks held."""
-        return len(self._tracks)
-
-    def forget(self, track_ids: Iterable[int]) -> None:
-        """Drop ended tracks."""
-        for track_id in track_ids:
-            self._tracks.pop(track_id, None)
