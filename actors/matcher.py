@@ -77,10 +77,7 @@ class MatchDecider:
         [match] = self.watchlist.match(observation.embedding[None, :])
         if match is None:
             return self._count(Decision(None, "no-match"))
-        self._decided_tracks[track] = observation.captured_at
-        if self._cooling(
-            observation.camera.camera_id, f"subject:{match.subject_id}", observation.captured_at
-        ):
+        if self._settle_in_cooldown(track, f"subject:{match.subject_id}", observation.captured_at):
             return self._count(Decision(None, "cooldown"))
         subject = self.watchlist.snapshot.subjects[match.subject_id]
         photo = next(p.photo_file for p in subject.photos if p.photo_id == match.photo_id)
@@ -107,8 +104,7 @@ class MatchDecider:
         match = self.hotlist.match(verdict.text)
         if match is None:
             return self._count(Decision(None, "no-match"))
-        self._decided_tracks[track] = observation.captured_at
-        if self._cooling(observation.camera.camera_id, f"plate:{match.plate}", observation.captured_at):
+        if self._settle_in_cooldown(track, f"plate:{match.plate}", observation.captured_at):
             return self._count(Decision(None, "cooldown"))
         alert = Alert(
             alert_id=str(uuid.uuid4()),
@@ -129,7 +125,10 @@ class MatchDecider:
         )
         return self._count(Decision(alert, "alert"))
 
-    def _cooling(self, camera_id: str, key: str, at: float) -> bool:
+    def _settle_in_cooldown(self, track: tuple[str, str, int], key: str, at: float) -> bool:
+        """Mark a matched track decided; True if its camera alerted on ``key`` within the cooldown."""
+        self._decided_tracks[track] = at
+        camera_id = track[0]
         last = self._last_alert.get((camera_id, key))
         if last is not None and at - last < self.cooldown_s:
             return True
