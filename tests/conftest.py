@@ -18,6 +18,8 @@ from serve.models.store import DEFAULT_CACHE_DIR, ModelStore
 from serve.perception import FaceSettings, build_face_analyzer, build_plate_analyzer
 from serve.plate_analyzer import PlateAnalyzer
 
+pytest_plugins = ["tests.dispatch_support"]  # the `start` fixture of the dispatch tests
+
 FACES = ASSETS / "faces"
 PLATE_SCENE = ASSETS / "plates" / "cgi_two_cars.jpg"
 PORTRAITS = sorted(FACES.glob("*.jpg"))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from actors.dispatch.signing import SignatureError, sign, verify
 from actors.dispatch.webhook import WebhookEndpoint
 from cluster.receiver import AlertReceiver
 from serve.alerts import Alert, CameraRef, SubjectRef
+from tests.dispatch_support import Running, wait_until
 
 SECRET = b"test-secret-0123456789"
 FAST = Backoff(initial_s=0.05, maximum_s=0.2)
@@ -41,14 +41,6 @@ def make_alert(index: int = 0) -> Alert:
     )
 
 
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 def receiver() -> Iterator[AlertReceiver]:
     server = AlertReceiver(SECRET).start()
@@ -60,36 +52,6 @@ def build(tmp_path: Path, receivers: list[AlertReceiver]) -> Dispatcher:
     endpoints = [WebhookEndpoint(f"ep{i}", r.url, SECRET, timeout_s=2.0) for i, r in enumerate(receivers)]
     outbox = Outbox(tmp_path / "outbox.sqlite3", [e.name for e in endpoints])
     return Dispatcher(outbox, endpoints, FAST, AlertLog(tmp_path / "alerts"), rng=random.Random(1))
-
-
-class Running:
-    """A dispatcher's delivery loop as a task, stoppable like a crash (no draining)."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-        self.stop = asyncio.Event()
-        self.task = asyncio.get_running_loop().create_task(dispatcher.run(self.stop))
-
-    async def crash(self) -> None:
-        self.task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await self.task
-
-
-@pytest.fixture
-async def running_factory() -> AsyncIterator[Callable[[Dispatcher], Running]]:
-    started: list[Running] = []
-
-    def start(dispatcher: Dispatcher) -> Running:
-        running = Running(dispatcher)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop.set()
-        if not running.task.done():
-            await running.task
 
 
 def test_signature_round_trip_and_refusals() -> None:
@@ -120,10 +82,10 @@ def test_outbox_is_idempotent_and_durable(tmp_path: Path) -> None:
 
 
 async def test_an_alert_arrives_once_signed_with_the_exact_body(
-    tmp_path: Path, receiver: AlertReceiver, running_factory: Callable[[Dispatcher], Running]
+    tmp_path: Path, receiver: AlertReceiver, start: Callable[[Dispatcher], Running]
 ) -> None:
     dispatcher = build(tmp_path, [receiver])
-    running_factory(dispatcher)
+    start(dispatcher)
     alert = make_alert()
     assert await dispatcher.submit(alert)
     assert not await dispatcher.submit(alert)  # a repeat submit is ignored
@@ -140,23 +102,22 @@ async def test_an_alert_arrives_once_signed_with_the_exact_body(
 
 
 async def test_receiver_down_then_up_every_alert_arrives_exactly_once_even_across_a_crash(
-    tmp_path: Path, running_factory: Callable[[Dispatcher], Running]
+    tmp_path: Path, start: Callable[[Dispatcher], Running]
 ) -> None:
     receiver = AlertReceiver(SECRET)
     receiver.start()
     receiver.stop()  # the dispatch system is down; its port is known
     dispatcher = build(tmp_path, [receiver])
-    first = running_factory(dispatcher)
+    first = start(dispatcher)
     alerts = [make_alert(i) for i in range(20)]
     for alert in alerts:
         await dispatcher.submit(alert)
     await wait_until(lambda: dispatcher.failures >= 20)  # every alert tried and failed at least once
-    await first.crash()  # the dispatcher process dies with everything undelivered
-    dispatcher.outbox.close()
+    await first.crash()  # the dispatcher process dies with everything undelivered (its outbox closed)
 
     receiver.start()
     restarted = build(tmp_path, [receiver])
-    running_factory(restarted)
+    start(restarted)
     await wait_until(lambda: len(receiver.received) == len(alerts))
     assert await restarted.drain(5)
     assert sorted(a["alert_id"] for a in receiver.received) == sorted(a.alert_id for a in alerts)
@@ -165,12 +126,12 @@ async def test_receiver_down_then_up_every_alert_arrives_exactly_once_even_acros
 
 
 async def test_server_errors_are_retried_and_two_endpoints_both_get_it(
-    tmp_path: Path, running_factory: Callable[[Dispatcher], Running]
+    tmp_path: Path, start: Callable[[Dispatcher], Running]
 ) -> None:
     flaky, steady = AlertReceiver(SECRET).start(), AlertReceiver(SECRET).start()
     flaky.fail_next = 3
     dispatcher = build(tmp_path, [flaky, steady])
-    running_factory(dispatcher)
+    start(dispatcher)
     alert = make_alert()
     await dispatcher.submit(alert)
     # The outbox records a delivery after the receiver has answered: wait for the record, not the answer.

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +33,7 @@ from actors.dispatch.webhook import Receipt, WebhookEndpoint
 from cluster.receiver import AlertReceiver
 from serve.alerts import Alert, CameraRef, PlateRef, SubjectRef
 from serve.errors import StoreError
+from tests.dispatch_support import Running, wait_until
 
 SECRET = b"test-secret-0123456789"
 FAST = Backoff(initial_s=0.05, maximum_s=0.2)
@@ -64,14 +65,6 @@ def plate_alert() -> Alert:
         evidence_jpeg=JPEG,
         plate=PlateRef("MLB803", "MLB803", "reported stolen", True, 0.96, 3),
     )
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 class RecordingReceiver(AlertReceiver):
@@ -108,38 +101,6 @@ def build(tmp_path: Path, endpoints: list[WebhookEndpoint], **kwargs: Any) -> Di
         log_batch_s=0.05,
         **kwargs,
     )
-
-
-class Running:
-    """A dispatcher's delivery loop as a task."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-        self.stop = asyncio.Event()
-        self.task = asyncio.get_running_loop().create_task(dispatcher.run(self.stop))
-
-    async def crash(self) -> None:
-        """Die like a killed process: no draining, no final log write, the outbox file left as it is."""
-        self.task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await self.task
-        self.dispatcher.outbox.close()
-
-
-@pytest.fixture
-async def start() -> AsyncIterator[Callable[[Dispatcher], Running]]:
-    started: list[Running] = []
-
-    def run(dispatcher: Dispatcher) -> Running:
-        running = Running(dispatcher)
-        started.append(running)
-        return running
-
-    yield run
-    for running in started:
-        running.stop.set()
-        if not running.task.done():
-            await asyncio.wait_for(running.task, 10)
 
 
 async def test_an_alert_arrives_once_signed_with_the_exact_body_and_a_receipt(
