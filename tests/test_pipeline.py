@@ -32,11 +32,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.models]
 SECRET_ENV = "SAFECITY_TEST_WEBHOOK_SECRET"
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout_s: float, what: str, details: Callable[[], str] = lambda: ""
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}; {details()}")
         time.sleep(0.2)
 
 
