@@ -64,6 +64,7 @@ class MatchDecider:
     _decided_tracks: dict[tuple[str, str, int], float] = field(default_factory=dict)
     _last_alert: dict[tuple[str, str], float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    track_done_by_camera: dict[str, int] = field(default_factory=dict)
 
     def replace_lists(self, watchlist: WatchlistMatcher, hotlist: HotlistMatcher) -> None:
         """Use new snapshots of the lists (after an enrolment, removal or hotlist change)."""
@@ -73,7 +74,7 @@ class MatchDecider:
         """Match a face track's embedding; an alert for the first match of the track."""
         track = (observation.camera.camera_id, "face", observation.track_id)
         if track in self._decided_tracks:
-            return self._count(Decision(None, "track-done"))
+            return self._track_done(observation.camera.camera_id)
         [match] = self.watchlist.match(observation.embedding[None, :])
         if match is None:
             return self._count(Decision(None, "no-match"))
@@ -99,7 +100,7 @@ class MatchDecider:
         """Check a plate track's voted text against the hotlist; an alert for the first hit of the track."""
         track = (observation.camera.camera_id, "plate", observation.track_id)
         if track in self._decided_tracks:
-            return self._count(Decision(None, "track-done"))
+            return self._track_done(observation.camera.camera_id)
         verdict = observation.verdict
         match = self.hotlist.match(verdict.text)
         if match is None:
@@ -139,6 +140,11 @@ class MatchDecider:
     def _forget_before(self, horizon: float) -> None:
         for track in [t for t, at in self._decided_tracks.items() if at < horizon]:
             del self._decided_tracks[track]
+
+    def _track_done(self, camera_id: str) -> Decision:
+        """A track already decided: counted per camera, so that a suppression is visible to operators."""
+        self.track_done_by_camera[camera_id] = self.track_done_by_camera.get(camera_id, 0) + 1
+        return self._count(Decision(None, "track-done"))
 
     def _count(self, decision: Decision) -> Decision:
         self.counts[decision.outcome] = self.counts.get(decision.outcome, 0) + 1

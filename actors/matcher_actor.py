@@ -91,6 +91,7 @@ class MatcherActor:
         """Decision counts and list sizes."""
         return {
             "decisions": dict(self._decider.counts),
+            "track_done_by_camera": dict(self._decider.track_done_by_camera),
             "watchlist_photos": self._decider.watchlist.index.size,
             "hotlist_plates": len(self._decider.hotlist),
             "reloads": self.reloads,

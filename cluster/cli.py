@@ -47,12 +47,14 @@ def _positive_int(text: str) -> int:
 
 
 def _bench(args: argparse.Namespace, runtime: Runtime) -> int:
-    from cluster.bench import gallery, pipeline, stages
+    from cluster.bench import gallery, pipeline, plates, stages
 
     if args.which == "gallery":
         return gallery.main(args.bench_args)
     if args.which == "pipeline":
         return pipeline.main(args.bench_args)
+    if args.which == "plates":
+        return plates.main(args.bench_args, runtime)
     return stages.main(args.bench_args, runtime)
 
 
@@ -144,9 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "bench",
         _bench,
-        "benchmarks: gallery (ScaNN vs exact), stages (images/s), pipeline (vs one process)",
+        "benchmarks: gallery (ScaNN vs exact), stages (images/s), pipeline (vs one process),"
+        " plates (OCR exact reads and plates/s)",
     )
-    bench.add_argument("which", choices=["gallery", "stages", "pipeline"])
+    bench.add_argument("which", choices=["gallery", "stages", "pipeline", "plates"])
     bench.add_argument(
         "bench_args", nargs=argparse.REMAINDER, help="options for the benchmark (see --help after it)"
     )

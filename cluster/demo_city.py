@@ -76,18 +76,24 @@ def walk_past(
     return frames
 
 
-def drive_past(scene: Path, seconds: float = 8.0) -> list[Image]:
-    """Frames of a slow pan across a street scene, as a fixed ANPR camera sees traffic go by."""
+def drive_past(scene: Path, seconds: float = 8.0, gap_s: float = 3.5) -> list[Image]:
+    """Frames of a slow pan across a street scene, as a fixed ANPR camera sees traffic go by.
+
+    An empty road follows for ``gap_s`` (longer than a track lives), so a looping camera sees the
+    vehicles again as new tracks, the way traffic keeps coming on a real road.
+    """
     image = read_image(scene)
     scale = FRAME_H / (image.shape[0] * 0.8)
     resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     steps = int(seconds * FPS)
     span = max(0, resized.shape[1] - FRAME_W)
     top = (resized.shape[0] - FRAME_H) // 2
-    return [
+    frames = [
         np.ascontiguousarray(resized[top : top + FRAME_H, int(span * i / max(1, steps - 1)) :][:, :FRAME_W])
         for i in range(steps)
     ]
+    road = _street(np.random.default_rng(1))
+    return frames + [road.copy() for _ in range(int(gap_s * FPS))]
 
 
 def build_demo_city(folder: Path) -> list[DemoCamera]:

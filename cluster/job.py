@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ def run(config: SafeCityConfig, stop: threading.Event, report_every_s: float = 3
     print(f"safecity: running {len(config.cameras)} camera(s); Ctrl-C or SIGTERM stops", flush=True)
     while not stop.wait(report_every_s):
         for row in pipeline.camera_stats():
-            print(json.dumps({"camera": row}), flush=True)
+            print(json.dumps({"camera": dataclasses.asdict(row)}), flush=True)
         print(json.dumps({"dispatch": ray.get(pipeline.dispatcher.stats.remote())}), flush=True)
     return pipeline
 

@@ -20,6 +20,7 @@ from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig, Location
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
 from cluster.demo_city import build_demo_city
+from cluster.latency import LatencyLog
 from cluster.pipeline import start_pipeline, wait_until_finished
 from cluster.receiver import AlertReceiver, describe_alert
 from cluster.samples import DEMO_SUBJECTS, SAMPLE_CONFIG
@@ -36,17 +37,11 @@ class DemoResult:
     """What the demo saw."""
 
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    latencies_s: list[float] = field(default_factory=list)
+    latency: LatencyLog = field(default_factory=LatencyLog)
     frames_analysed: int = 0
     frames_dropped: int = 0
+    frames_shed: int = 0
     delivered: bool = False
-
-    def percentile(self, q: float) -> float:
-        """Latency percentile in seconds (nearest rank)."""
-        if not self.latencies_s:
-            return float("nan")
-        ordered = sorted(self.latencies_s)
-        return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def enrol_demo_lists(data_dir: Path, faces: FaceAnalyzer, actor: str) -> None:
@@ -100,7 +95,8 @@ def run_demo(
     def on_alert(alert: dict[str, Any]) -> None:
         received = time.time()
         result.alerts.append(alert)
-        result.latencies_s.append(received - datetime.fromisoformat(alert["captured_at"]).timestamp())
+        captured = datetime.fromisoformat(alert["captured_at"]).timestamp()
+        result.latency.record(str(alert["kind"]), received - captured)
         print(describe_alert(alert, received), flush=True)
 
     receiver = AlertReceiver(os.environ[DEMO_SECRET_ENV].encode(), on_alert=on_alert).start()
@@ -109,7 +105,7 @@ def run_demo(
     enrol_demo_lists(
         data,
         build_face_analyzer(
-            ModelStore(config.models.cache_dir, config.models.overrides()), "cpu", config.faces.settings()
+            ModelStore(config.models.cache_dir, config.models.overrides()), "cpu", config.face_settings()
         ),
         actor,
     )
@@ -122,13 +118,15 @@ def run_demo(
         wait_until_finished(pipeline, timeout_s)
         stats = pipeline.camera_stats()
         result.delivered = pipeline.stop(drain_timeout_s=20)
-        result.frames_analysed = sum(row["frames_analysed"] for row in stats)
-        result.frames_dropped = sum(row["frames_dropped"] for row in stats)
+        result.frames_analysed = sum(row.frames_analysed for row in stats)
+        result.frames_dropped = sum(row.frames_dropped for row in stats)
+        result.frames_shed = sum(row.shed.total for row in stats)
         for row in stats:
             print(
-                f"camera {row['camera_id']}: read {row['frames_read']}, analysed {row['frames_analysed']}, "
-                f"dropped {row['frames_dropped']}, reconnects {row['reconnects']}, faces embedded "
-                f"{row['faces_embedded']} of {row['faces_offered']} seen",
+                f"camera {row.camera_id}: read {row.frames_read}, analysed {row.frames_analysed}, "
+                f"dropped {row.frames_dropped}, shed {row.shed.total}, reconnects {row.reconnects}, "
+                f"faces embedded {row.faces_embedded} of {row.faces_offered} seen, "
+                f"plates read {row.plates_read} of {row.plates_offered} seen",
                 flush=True,
             )
     finally:
@@ -142,8 +140,8 @@ def summary(result: DemoResult) -> str:
     faces = sum(a["kind"] == "face" for a in result.alerts)
     plates = sum(a["kind"] == "plate" for a in result.alerts)
     return (
-        f"summary: {result.frames_analysed} frames analysed ({result.frames_dropped} dropped), "
-        f"{len(result.alerts)} alerts ({faces} face, {plates} plate); frame-to-webhook latency "
-        f"p50 {result.percentile(50):.2f} s, p95 {result.percentile(95):.2f} s; "
+        f"summary: {result.frames_analysed} frames analysed ({result.frames_dropped} dropped, "
+        f"{result.frames_shed} shed), {len(result.alerts)} alerts ({faces} face, {plates} plate); "
+        f"frame-to-webhook latency {result.latency.describe()}; "
         f"{'all delivered' if result.delivered else 'SOME UNDELIVERED'}"
     )

@@ -12,18 +12,20 @@ from ray import serve
 from actors import dispatcher_actor, matcher_actor
 from actors.camera import actor as camera_actor
 from actors.camera.shard import CameraSpec, ShardSettings
+from actors.camera.stats import CameraStats
 from actors.dispatch.backoff import Backoff
 from cluster.config import SafeCityConfig
 from cluster.config.cameras import CameraConfig
 from cluster.config.serving import DeploymentConfig
 from serve.alerts import CameraRef
 from serve.deployments import (
-    BatchSpec,
     DetectorDeployment,
     FaceEmbedderDeployment,
     ModelSpec,
     PlateReaderDeployment,
+    ReplicaSpec,
 )
+from serve.device import threads_for_share
 from serve.models.registry import model_versions
 from serve.plate_text import PlateFormat
 
@@ -60,10 +62,11 @@ def shard_settings(config: SafeCityConfig) -> ShardSettings:
     pipeline = config.pipeline
     return ShardSettings(
         max_in_flight=pipeline.max_in_flight_per_camera,
-        detector_input_px=pipeline.detector_input_px,
+        detector_canvas=config.models.detector_canvas(),
         track_max_age_s=pipeline.track_max_age_s,
         face_embeddings_per_track=pipeline.face_embeddings_per_track,
         plate_min_reads=pipeline.plate_min_reads,
+        plate_max_reads=pipeline.plate_max_reads,
         plate_formats=tuple(PlateFormat(f.name, f.pattern) for f in config.plates.formats),
         plate_max_corrections=config.plates.max_corrections,
         evidence_jpeg_quality=config.dispatch.evidence_jpeg_quality,
@@ -91,10 +94,10 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
     )
     serving = config.serving
     classes: dict[str, tuple[Any, DeploymentConfig, Any]] = {
-        "face_detector": (DetectorDeployment, serving.face_detector, config.faces.settings()),
-        "plate_detector": (DetectorDeployment, serving.plate_detector, config.plates.settings()),
-        "face_embedder": (FaceEmbedderDeployment, serving.face_embedder, config.faces.settings()),
-        "plate_reader": (PlateReaderDeployment, serving.plate_reader, config.plates.settings()),
+        "face_detector": (DetectorDeployment, serving.face_detector, config.face_settings()),
+        "plate_detector": (DetectorDeployment, serving.plate_detector, config.plate_settings()),
+        "face_embedder": (FaceEmbedderDeployment, serving.face_embedder, config.face_settings()),
+        "plate_reader": (PlateReaderDeployment, serving.plate_reader, config.plate_settings()),
     }
     wanted = {
         "face_detector": any(c.wants_faces for c in config.cameras),
@@ -107,10 +110,13 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
     for role, (deployment, options, settings) in classes.items():
         if not wanted[role]:
             continue
-        batching = BatchSpec(options.max_batch_size, options.batch_wait_timeout_s)
-        app = deployment.options(name=role, **options.deployment_options(gpu)).bind(
-            models, settings, batching
+        replica = ReplicaSpec(
+            max_batch_size=options.max_batch_size,
+            batch_wait_timeout_s=options.batch_wait_timeout_s,
+            max_age_s=config.pipeline.max_frame_age_s,
+            cpu_threads=threads_for_share(options.num_cpus),
         )
+        app = deployment.options(name=role, **options.deployment_options(gpu)).bind(models, settings, replica)
         targets.append(serve.RunTarget(app, name=names[role], route_prefix=None))
     if targets:
         serve.run_many(targets)
@@ -125,7 +131,7 @@ class RunningPipeline:
     matcher: Any
     shards: list[Any]
 
-    def camera_stats(self) -> list[dict[str, Any]]:
+    def camera_stats(self) -> list[CameraStats]:
         """Per-camera counters from every shard."""
         return [row for rows in ray.get([s.stats.remote() for s in self.shards]) for row in rows]
 

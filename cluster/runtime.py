@@ -59,12 +59,12 @@ class Runtime:
     @cached_property
     def faces(self) -> FaceAnalyzer:
         """Face models, loaded on first use."""
-        return build_face_analyzer(self.models, self.config.models.device, self.config.faces.settings())
+        return build_face_analyzer(self.models, self.config.models.device, self.config.face_settings())
 
     @cached_property
     def plates(self) -> PlateAnalyzer:
         """Plate models, loaded on first use."""
-        return build_plate_analyzer(self.models, self.config.models.device, self.config.plates.settings())
+        return build_plate_analyzer(self.models, self.config.models.device, self.config.plate_settings())
 
     def enrolment_policy(self) -> EnrolmentPolicy:
         """Quality an enrolment photo must reach."""

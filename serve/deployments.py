@@ -25,7 +25,8 @@ from serve.perception import (
     build_plate_detector,
     build_plate_reader,
 )
-from serve.types import Detections, EmbeddedFace, Face, FaceChip, OcrRead, PlateChip
+from serve.shedding import run_fresh
+from serve.types import Detections, DetectorFrame, EmbeddedFace, Face, FaceChip, OcrRead, PlateChip, Shed
 
 WARM_UP_SIZE_PX = 640
 
@@ -45,17 +46,23 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class BatchSpec:
-    """Batching of one deployment."""
+class ReplicaSpec:
+    """How one replica of a deployment works: batching, shedding, and its CPU threads.
 
-    max_batch_size: int = 8
-    batch_wait_timeout_s: float = 0.02
+    ``cpu_threads`` comes from the replica's CPU share (:func:`serve.device.threads_for_share`), so
+    replicas sharing a node do not each start a thread per core.
+    """
+
+    max_batch_size: int
+    batch_wait_timeout_s: float
+    max_age_s: float
+    cpu_threads: int
 
 
-def _configure_batching(method: Any, batching: BatchSpec) -> None:
+def _configure_batching(method: Any, replica: ReplicaSpec) -> None:
     """Apply configured batching to a ``@serve.batch`` method; the decorator's values are defaults."""
-    method.set_max_batch_size(batching.max_batch_size)
-    method.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
+    method.set_max_batch_size(replica.max_batch_size)
+    method.set_batch_wait_timeout_s(replica.batch_wait_timeout_s)
 
 
 def _blank(size_px: int = WARM_UP_SIZE_PX) -> np.ndarray:
@@ -67,17 +74,26 @@ class DetectorDeployment:
     """YOLO detection (faces or plates, by ``settings``) on letterboxed frames."""
 
     def __init__(
-        self, models: ModelSpec, settings: FaceSettings | PlateSettings, batching: BatchSpec
+        self, models: ModelSpec, settings: FaceSettings | PlateSettings, replica: ReplicaSpec
     ) -> None:
         build = build_face_detector if isinstance(settings, FaceSettings) else build_plate_detector
-        self.detector = build(models.store(), models.device, settings)  # type: ignore[arg-type]
-        _configure_batching(self.detect, batching)
-        self.detector.detect([_blank()])
+        self.detector = build(
+            models.store(),
+            models.device,
+            settings,  # type: ignore[arg-type]
+            cpu_threads=replica.cpu_threads,
+        )
+        _configure_batching(self.detect, replica)
+        self.max_age_s = replica.max_age_s
+        self.detector.warm_up()
+
+    def _detect_sync(self, frames: list[DetectorFrame]) -> list[Detections]:
+        return self.detector.detect([frame.canvas for frame in frames])
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.02)
-    async def detect(self, images: list[np.ndarray]) -> list[Detections]:
-        """Detections per image, in that image's pixels."""
-        return await asyncio.to_thread(self.detector.detect, images)
+    async def detect(self, frames: list[DetectorFrame]) -> list[Detections | Shed]:
+        """Detections per frame, in that canvas's pixels; stale frames are shed."""
+        return await asyncio.to_thread(run_fresh, frames, self._detect_sync, max_age_s=self.max_age_s)
 
     def check_health(self) -> None:
         """Serve's periodic health check."""
@@ -89,9 +105,12 @@ class DetectorDeployment:
 class FaceEmbedderDeployment:
     """Landmarks, alignment, quality and SFace embedding of face chips."""
 
-    def __init__(self, models: ModelSpec, settings: FaceSettings, batching: BatchSpec) -> None:
-        self.analyzer = build_face_analyzer(models.store(), models.device, settings)
-        _configure_batching(self.embed, batching)
+    def __init__(self, models: ModelSpec, settings: FaceSettings, replica: ReplicaSpec) -> None:
+        self.analyzer = build_face_analyzer(
+            models.store(), models.device, settings, cpu_threads=replica.cpu_threads
+        )
+        _configure_batching(self.embed, replica)
+        self.max_age_s = replica.max_age_s
         self.analyzer.embedder.embed([np.zeros((112, 112, 3), np.uint8)])
 
     def _embed_sync(self, chips: list[FaceChip]) -> list[EmbeddedFace]:
@@ -101,9 +120,9 @@ class FaceEmbedderDeployment:
         return [EmbeddedFace(c, faces[id(c)].embedding if id(c) in faces else None) for c in crops]
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.02)
-    async def embed(self, chips: list[FaceChip]) -> list[EmbeddedFace]:
+    async def embed(self, chips: list[FaceChip]) -> list[EmbeddedFace | Shed]:
         """One result per chip; faces below the quality gate come back without an embedding."""
-        return await asyncio.to_thread(self._embed_sync, chips)
+        return await asyncio.to_thread(run_fresh, chips, self._embed_sync, max_age_s=self.max_age_s)
 
     def check_health(self) -> None:
         """Serve's periodic health check."""
@@ -113,20 +132,23 @@ class FaceEmbedderDeployment:
 
 @serve.deployment(name="plate_reader")
 class PlateReaderDeployment:
-    """EasyOCR over several views of each plate chip."""
+    """EasyOCR's recogniser on the text lines of plate chips, batched across plates."""
 
-    def __init__(self, models: ModelSpec, settings: PlateSettings, batching: BatchSpec) -> None:
-        self.reader = build_plate_reader(models.store(), models.device, settings.ocr_views)
-        _configure_batching(self.read, batching)
+    def __init__(self, models: ModelSpec, settings: PlateSettings, replica: ReplicaSpec) -> None:
+        self.reader = build_plate_reader(
+            models.store(), models.device, settings.ocr_views, cpu_threads=replica.cpu_threads
+        )
+        _configure_batching(self.read, replica)
+        self.max_age_s = replica.max_age_s
         self.reader.read(_blank(96), (8.0, 8.0, 88.0, 40.0))
 
     def _read_sync(self, chips: list[PlateChip]) -> list[list[OcrRead]]:
-        return [[OcrRead(r.text, r.confidence) for r in self.reader.read(c.image, c.box)] for c in chips]
+        return self.reader.read_many([(chip.image, chip.box) for chip in chips])
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.02)
-    async def read(self, chips: list[PlateChip]) -> list[list[OcrRead]]:
-        """The OCR views of each chip."""
-        return await asyncio.to_thread(self._read_sync, chips)
+    async def read(self, chips: list[PlateChip]) -> list[list[OcrRead] | Shed]:
+        """The reads (one per view) of each chip; stale chips are shed."""
+        return await asyncio.to_thread(run_fresh, chips, self._read_sync, max_age_s=self.max_age_s)
 
     def check_health(self) -> None:
         """Serve's periodic health check."""

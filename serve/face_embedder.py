@@ -10,9 +10,9 @@ import numpy as np
 import onnx
 from numpy.typing import NDArray
 
-from serve.errors import ModelCorruptError
 from serve.face_align import ALIGNED_SIZE_PX
 from serve.imaging import Image
+from serve.onnx_session import open_session
 
 
 def prepare_sface_graph(model_bytes: bytes) -> bytes:
@@ -44,17 +44,11 @@ class SFaceEmbedder:
         self.dim = int(session.get_outputs()[0].shape[1])
 
     @classmethod
-    def load(cls, path: Path, *, providers: list[str]) -> SFaceEmbedder:
-        """Load SFace weights from ``path`` on the given onnxruntime providers."""
-        import onnxruntime
-
-        try:
-            graph = prepare_sface_graph(path.read_bytes())
-            options = onnxruntime.SessionOptions()
-            options.log_severity_level = 3
-            session = onnxruntime.InferenceSession(graph, sess_options=options, providers=providers)
-        except Exception as exc:  # onnx and onnxruntime raise their own types for a bad file
-            raise ModelCorruptError(f"model for role 'face_embedder' at {path} does not load: {exc}") from exc
+    def load(cls, path: Path, *, device: str, cpu_threads: int | None = None) -> SFaceEmbedder:
+        """Load SFace weights from ``path`` on a resolved ``device`` with ``cpu_threads`` intra-op threads."""
+        session = open_session(
+            path, role="face_embedder", device=device, cpu_threads=cpu_threads, prepare=prepare_sface_graph
+        )
         return cls(session)
 
     def embed(self, aligned_faces: list[Image]) -> NDArray[np.float32]:

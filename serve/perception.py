@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from serve.device import onnx_providers, resolve_device
+from serve.device import limit_library_threads, resolve_device
 from serve.face_analyzer import FaceAnalyzer, FacePolicy
 from serve.face_embedder import SFaceEmbedder
 from serve.face_landmarks import YuNetLandmarker
+from serve.letterbox import DEFAULT_CANVAS, Canvas
 from serve.models.registry import ModelRole
 from serve.models.store import ModelStore
 from serve.plate_analyzer import PlateAnalyzer
-from serve.plate_reader import DEFAULT_OCR_VIEWS, EasyOcrPlateReader, OcrView
+from serve.plate_reader import PlateReader
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
 from serve.yolo_detector import YoloDetector
 
@@ -22,7 +23,7 @@ class FaceSettings:
     """How faces are detected and which are embedded."""
 
     detector_confidence: float = 0.4
-    detector_image_size_px: int = 640
+    detector_canvas: Canvas = DEFAULT_CANVAS
     policy: FacePolicy = field(default_factory=FacePolicy)
 
 
@@ -31,51 +32,65 @@ class PlateSettings:
     """How plates are detected and read."""
 
     detector_confidence: float = 0.4
-    detector_image_size_px: int = 640
+    detector_canvas: Canvas = DEFAULT_CANVAS
     formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
     max_corrections: int = 2
-    ocr_views: Sequence[OcrView] = DEFAULT_OCR_VIEWS
+    ocr_views: int = 1  # crops of each plate read and voted over (serve.plate_reader.VIEW_SCALES)
 
 
-def build_face_detector(store: ModelStore, device: str, settings: FaceSettings) -> YoloDetector:
-    """The YOLO face detector."""
-    return YoloDetector.load(
-        store.path(ModelRole.FACE_DETECTOR),
-        role=ModelRole.FACE_DETECTOR.value,
-        device=resolve_device(device),
-        confidence=settings.detector_confidence,
-        image_size_px=settings.detector_image_size_px,
-    )
+def build_face_detector(
+    store: ModelStore, device: str, settings: FaceSettings, *, cpu_threads: int | None = None
+) -> YoloDetector:
+    """The YOLO face detector (onnxruntime); ``cpu_threads`` ``None`` keeps the libraries' defaults."""
+    return _build_detector(store, ModelRole.FACE_DETECTOR, device, settings, cpu_threads)
 
 
-def build_face_analyzer(store: ModelStore, device: str, settings: FaceSettings) -> FaceAnalyzer:
-    """Face detector, landmarker and embedder on ``device`` (auto, cpu, cuda)."""
+def build_face_analyzer(
+    store: ModelStore, device: str, settings: FaceSettings, *, cpu_threads: int | None = None
+) -> FaceAnalyzer:
+    """Face detector, landmarker and embedder on ``device`` (auto, cpu, cuda), ``cpu_threads`` each."""
     resolved = resolve_device(device)
     return FaceAnalyzer(
-        detector=build_face_detector(store, resolved, settings),
+        detector=build_face_detector(store, resolved, settings, cpu_threads=cpu_threads),
         landmarker=YuNetLandmarker.load(store.path(ModelRole.FACE_LANDMARKS)),
-        embedder=SFaceEmbedder.load(store.path(ModelRole.FACE_EMBEDDER), providers=onnx_providers(resolved)),
+        embedder=SFaceEmbedder.load(
+            store.path(ModelRole.FACE_EMBEDDER), device=resolved, cpu_threads=cpu_threads
+        ),
         policy=settings.policy,
     )
 
 
-def build_plate_detector(store: ModelStore, device: str, settings: PlateSettings) -> YoloDetector:
-    """The YOLO plate detector."""
+def build_plate_detector(
+    store: ModelStore, device: str, settings: PlateSettings, *, cpu_threads: int | None = None
+) -> YoloDetector:
+    """The YOLO plate detector (onnxruntime, exported once from the pinned ``.pt``)."""
+    return _build_detector(store, ModelRole.PLATE_DETECTOR, device, settings, cpu_threads)
+
+
+def _build_detector(
+    store: ModelStore,
+    role: ModelRole,
+    device: str,
+    settings: FaceSettings | PlateSettings,
+    cpu_threads: int | None,
+) -> YoloDetector:
+    limit_library_threads(cpu_threads)  # OpenCV letterboxes inside the detector
     return YoloDetector.load(
-        store.path(ModelRole.PLATE_DETECTOR),
-        role=ModelRole.PLATE_DETECTOR.value,
+        store.onnx_path(role),
+        role=role.value,
         device=resolve_device(device),
+        canvas=settings.detector_canvas,
         confidence=settings.detector_confidence,
-        image_size_px=settings.detector_image_size_px,
+        cpu_threads=cpu_threads,
     )
 
 
 def build_plate_reader(
-    store: ModelStore, device: str, views: Sequence[OcrView] = DEFAULT_OCR_VIEWS
-) -> EasyOcrPlateReader:
-    """EasyOCR from the cached CRAFT and recogniser weights."""
-    return EasyOcrPlateReader.load(
-        store.path(ModelRole.OCR_DETECTOR),
+    store: ModelStore, device: str, views: int = 1, *, cpu_threads: int | None = None
+) -> PlateReader:
+    """EasyOCR's recogniser from the cached weights (no CRAFT: lines come from serve.plate_lines)."""
+    limit_library_threads(cpu_threads)  # torch runs the recogniser
+    return PlateReader.load(
         store.path(ModelRole.OCR_RECOGNIZER),
         links_root=store.cache_dir / "easyocr",
         device=resolve_device(device),
@@ -83,11 +98,13 @@ def build_plate_reader(
     )
 
 
-def build_plate_analyzer(store: ModelStore, device: str, settings: PlateSettings) -> PlateAnalyzer:
-    """Plate detector and reader on ``device``."""
+def build_plate_analyzer(
+    store: ModelStore, device: str, settings: PlateSettings, *, cpu_threads: int | None = None
+) -> PlateAnalyzer:
+    """Plate detector and reader on ``device``, ``cpu_threads`` each (torch's pool too, for OCR)."""
     resolved = resolve_device(device)
     return PlateAnalyzer(
-        detector=build_plate_detector(store, resolved, settings),
+        detector=build_plate_detector(store, resolved, settings, cpu_threads=cpu_threads),
         reader=build_plate_reader(store, resolved, settings.ocr_views),
         formats=settings.formats,
         max_corrections=settings.max_corrections,

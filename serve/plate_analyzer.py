@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from serve.imaging import Image, crop
-from serve.plate_reader import EasyOcrPlateReader
+from serve.plate_reader import PlateReader
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
 from serve.plate_vote import candidate, vote
 from serve.types import Detections, PlateRead
@@ -18,7 +18,7 @@ class PlateAnalyzer:
     def __init__(
         self,
         detector: YoloDetector,
-        reader: EasyOcrPlateReader,
+        reader: PlateReader,
         formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS,
         max_corrections: int = 2,
     ) -> None:
@@ -32,11 +32,11 @@ class PlateAnalyzer:
         return self.detector.detect(images)
 
     def read(self, image: Image, detections: Detections) -> list[PlateRead]:
-        """OCR every detected plate of one image, voting over the reader's views."""
+        """OCR every detected plate of one image (one batched recogniser call), voting over views."""
+        boxes = [detections.box(index) for index in range(len(detections))]
+        views_per_plate = self.reader.read_many([(image, box) for box in boxes])
         reads = []
-        for index in range(len(detections)):
-            box = detections.box(index)
-            views = self.reader.read(image, box)
+        for index, (box, views) in enumerate(zip(boxes, views_per_plate, strict=True)):
             verdict = vote(
                 [candidate(v.text, v.confidence, self.formats, self.max_corrections) for v in views]
             )

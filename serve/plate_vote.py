@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from serve.plate_text import PlateFormat, correct_plate
+from serve.plate_text import PlateFormat, select_plate
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class PlateVerdict:
 def candidate(
     raw_text: str, confidence: float, formats: Sequence[PlateFormat], max_corrections: int
 ) -> PlateCandidate:
-    """Normalise and correct one raw OCR read."""
-    corrected = correct_plate(raw_text, formats, max_corrections)
+    """The plate number in one raw OCR read (province words and junk dropped), corrected to a format."""
+    corrected = select_plate(raw_text, formats, max_corrections)
     return PlateCandidate(corrected.text, raw_text, confidence, corrected.format_name)
 
 

@@ -134,6 +134,7 @@ class FaceChip:
     image: NDArray[np.uint8]
     box: Box
     detector_score: float
+    captured_at: float  # unix seconds of the frame, for shedding stale work
     size_scale: float = 1.0
 
 
@@ -144,6 +145,22 @@ class PlateChip:
     image: NDArray[np.uint8]
     box: Box
     detector_score: float
+    captured_at: float  # unix seconds of the frame, for shedding stale work
+
+
+@dataclass(frozen=True)
+class DetectorFrame:
+    """A letterboxed frame sent to a detector, with the unix time its frame was captured."""
+
+    canvas: NDArray[np.uint8]
+    captured_at: float
+
+
+@dataclass(frozen=True)
+class Shed:
+    """A model request dropped unprocessed: it was ``age_s`` old when its turn came, over the bound."""
+
+    age_s: float
 
 
 @dataclass(frozen=True)

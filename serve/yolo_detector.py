@@ -1,40 +1,56 @@
-"""YOLO object detection (faces or plates), batch in, batch out."""
+"""YOLOv8 detection (faces or plates) in onnxruntime, batch in, batch out, on a fixed canvas."""
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from serve.errors import ModelCorruptError
+from serve.errors import ConfigError
 from serve.imaging import Image
+from serve.letterbox import Canvas
+from serve.onnx_session import open_session
 from serve.types import Detections
-
-# Ultralytics must never reach for a hub (weights, fonts, version checks): it fails offline.
-os.environ.setdefault("YOLO_OFFLINE", "1")
+from serve.yolo_processing import decode_batch, to_blob, to_canvases
 
 
 class YoloDetector:
-    """Runs one ultralytics YOLO model (``.pt``, ``.onnx``, ...) over batches of BGR images."""
+    """Runs one YOLOv8 ONNX graph (ultralytics' export layout) over batches of BGR images.
+
+    Every image is placed on ``canvas`` (letterboxed unless it already is the canvas size), so a batch
+    is one tensor and never pads to a square; boxes come back in each input image's own pixels.
+    """
 
     def __init__(
         self,
-        model: Any,
+        session: Any,
         *,
+        role: str,
         device: str,
+        canvas: Canvas,
         confidence: float,
-        iou: float,
-        image_size_px: int,
+        iou: float = 0.5,
     ) -> None:
-        self._model = model
+        self._session = session
+        self.role = role
         self.device = device
+        self.canvas = canvas
         self.confidence = confidence
         self.iou = iou
-        self.image_size_px = image_size_px
+        [model_input] = session.get_inputs()
+        self._input_name: str = model_input.name
+        batch, _, height, width = model_input.shape
+        fixed_size = isinstance(height, int) and isinstance(width, int)
+        if fixed_size and (width, height) != (canvas.width_px, canvas.height_px):
+            raise ConfigError(
+                f"model for role '{role}' takes a fixed {width}x{height} input, not the "
+                f"{canvas.width_px}x{canvas.height_px} canvas; set models.detector_canvas_px: "
+                f"[{width}, {height}] or export the model with dynamic input"
+            )
+        # A graph exported with a fixed batch size is run in chunks of that size.
+        self._max_batch: int | None = batch if isinstance(batch, int) else None
 
     @classmethod
     def load(
@@ -43,46 +59,31 @@ class YoloDetector:
         *,
         role: str,
         device: str,
+        canvas: Canvas,
         confidence: float,
         iou: float = 0.5,
-        image_size_px: int = 640,
+        cpu_threads: int | None = None,
     ) -> YoloDetector:
-        """Load weights from ``path``; ``role`` names the model in errors."""
-        from ultralytics.models.yolo import YOLO
-        from ultralytics.utils import LOGGER
-
-        LOGGER.setLevel(logging.WARNING)  # it logs every model load at INFO
-        try:
-            model = YOLO(str(path), task="detect")
-        except Exception as exc:  # ultralytics raises many types for a bad file
-            raise ModelCorruptError(f"model for role '{role}' at {path} does not load: {exc}") from exc
-        return cls(model, device=device, confidence=confidence, iou=iou, image_size_px=image_size_px)
-
-    @property
-    def class_names(self) -> dict[int, str]:
-        """Class ids to names, as stored in the weights."""
-        return dict(self._model.names)
+        """Load an ONNX graph from ``path``; ``role`` names the model in errors."""
+        session = open_session(path, role=role, device=device, cpu_threads=cpu_threads)
+        return cls(session, role=role, device=device, canvas=canvas, confidence=confidence, iou=iou)
 
     def detect(self, images: Sequence[Image]) -> list[Detections]:
         """Detections for each image, boxes in that image's pixels."""
         if not images:
             return []
-        results = self._model.predict(
-            list(images),
-            conf=self.confidence,
-            iou=self.iou,
-            imgsz=self.image_size_px,
-            device=self.device,
-            verbose=False,
-        )
-        out = []
-        for result in results:
-            boxes = result.boxes
-            out.append(
-                Detections(
-                    xyxy=boxes.xyxy.cpu().numpy().astype(np.float32).reshape(-1, 4),
-                    confidence=boxes.conf.cpu().numpy().astype(np.float32),
-                    class_id=boxes.cls.cpu().numpy().astype(np.int64),
+        step = self._max_batch or len(images)
+        out: list[Detections] = []
+        for start in range(0, len(images), step):
+            canvases, transforms = to_canvases(images[start : start + step], self.canvas)
+            [raw] = self._session.run(None, {self._input_name: to_blob(canvases)})
+            out.extend(
+                decode_batch(
+                    np.asarray(raw, np.float32), transforms, confidence=self.confidence, iou=self.iou
                 )
             )
         return out
+
+    def warm_up(self) -> None:
+        """One pass over a blank canvas, so the first real batch does not pay for allocation."""
+        self.detect([self.canvas.blank()])

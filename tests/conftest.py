@@ -41,7 +41,7 @@ def face_analyzer(model_store: ModelStore) -> FaceAnalyzer:
 @pytest.fixture(scope="session")
 def plate_analyzer(model_store: ModelStore) -> PlateAnalyzer:
     """Real YOLO plate detector and EasyOCR, with the sample config's plate formats."""
-    return build_plate_analyzer(model_store, "cpu", load_config(SAMPLE_CONFIG).plates.settings())
+    return build_plate_analyzer(model_store, "cpu", load_config(SAMPLE_CONFIG).plate_settings())
 
 
 @pytest.fixture(scope="session")

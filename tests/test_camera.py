@@ -1,4 +1,4 @@
-"""Camera ingest pieces: letterbox geometry, pacing, in-flight bound, and the frame reader on files."""
+"""Camera ingest pieces: pacing, in-flight bound, and the frame reader on files."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from actors.camera.latest_frame import LatestFrameReader
-from actors.camera.letterbox import letterbox
 from actors.camera.pacing import AnalysisPacer, InFlightLimiter
 from actors.dispatch.backoff import Backoff
 from tests.streams import free_port, numbered_frames, write_video
@@ -22,23 +20,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.02)
-
-
-@pytest.mark.parametrize("shape", [(480, 640), (640, 480), (301, 977), (640, 640)])
-def test_letterbox_round_trip(shape: tuple[int, int]) -> None:
-    image = np.zeros((*shape, 3), np.uint8)
-    canvas, transform = letterbox(image, 640)
-    assert canvas.shape == (640, 640, 3)
-    boxes = np.array([[10, 20, 110, 220], [0, 0, shape[1], shape[0]]], np.float32)
-    np.testing.assert_allclose(transform.to_source(transform.to_canvas(boxes)), boxes, atol=1e-3)
-    # The image sits centred; the padding is the detector's grey.
-    assert canvas[0, 0].tolist() == [114, 114, 114] or transform.pad_x == transform.pad_y == 0
-
-
-def test_letterbox_clips_boxes_in_the_padding() -> None:
-    _, transform = letterbox(np.zeros((100, 400, 3), np.uint8), 640)
-    [box] = transform.to_source(np.array([[-50, 0, 700, 640]], np.float32))
-    assert box.tolist() == [0.0, 0.0, 400.0, 100.0]
 
 
 def test_pacer_limits_rate_and_skips_repeats() -> None:

@@ -1,4 +1,4 @@
-"""Camera ingest: sources (file, RTSP, MJPEG), the newest-frame reader, letterbox geometry and pacing."""
+"""Camera ingest: sources (file, RTSP, MJPEG), the newest-frame reader and pacing."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 from actors.camera.latest_frame import LatestFrameReader
-from actors.camera.letterbox import PAD_VALUE, letterbox
 from actors.camera.pacing import AnalysisPacer, InFlightLimiter
 from actors.camera.source import FrameCapture, open_capture, redact
 from actors.dispatch.backoff import Backoff
@@ -337,56 +336,6 @@ def test_an_unexpected_decoder_fault_reconnects_instead_of_killing_the_thread(
     assert stats.frames_read >= 6 and stats.errors >= 2
     assert stats.last_error is not None and "corrupt bitstream" in stats.last_error
     assert reader.stop() and len(opened) >= 3  # the thread lived on; it stops on request
-
-
-# --- letterbox ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "shape", [(480, 640), (640, 480), (1080, 1920), (1920, 1080), (301, 977), (977, 301), (1, 1), (3, 7)]
-)
-def test_letterbox_round_trip_and_centring(shape: tuple[int, int]) -> None:
-    height, width = shape
-    image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
-    canvas, transform = letterbox(image, 640)
-    assert canvas.shape == (640, 640, 3) and canvas.dtype == np.uint8
-    boxes = np.array([[0, 0, width, height], [width * 0.1, height * 0.2, width * 0.6, height * 0.9]])
-    np.testing.assert_allclose(transform.to_source(transform.to_canvas(boxes)), boxes, atol=1e-3)
-    # The image fills one axis and is centred on the other (within a pixel); the rest is grey.
-    x1, y1, x2, y2 = transform.to_canvas(np.array([[0, 0, width, height]]))[0]
-    assert (x1, x2) == (0, 640) or (y1, y2) == (0, 640)
-    assert abs(x1 - (640 - x2)) <= 1 and abs(y1 - (640 - y2)) <= 1
-    top, bottom, left, right = int(y1), int(np.ceil(y2)), int(x1), int(np.ceil(x2))
-    assert (canvas[:top] == PAD_VALUE).all() and (canvas[bottom:] == PAD_VALUE).all()
-    assert (canvas[:, :left] == PAD_VALUE).all() and (canvas[:, right:] == PAD_VALUE).all()
-
-
-def test_letterbox_content_maps_back_to_the_right_pixels() -> None:
-    image = np.zeros((400, 1000, 3), np.uint8)
-    image[100:200, 700:800] = 255  # a white square in a landscape frame
-    canvas, transform = letterbox(image, 320)
-    ys, xs = np.nonzero(canvas[:, :, 0] > 127)
-    found = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
-    np.testing.assert_allclose(transform.to_source(found), [[700, 100, 800, 200]], atol=3.5)
-
-
-def test_letterbox_clips_boxes_in_the_padding_to_the_frame() -> None:
-    _, transform = letterbox(np.zeros((100, 400, 3), np.uint8), 640)  # 640 x 160 image, 240 px bands
-    [box] = transform.to_source(np.array([[-50, 0, 700, 640]], np.float32))
-    assert box.tolist() == [0.0, 0.0, 400.0, 100.0]
-    [inside] = transform.to_source(np.array([[320, 240, 480, 400]], np.float32))
-    assert inside.tolist() == pytest.approx([200.0, 0.0, 300.0, 100.0])
-
-
-def test_letterbox_keeps_an_exact_fit_unscaled() -> None:
-    image = np.random.default_rng(1).integers(0, 256, (640, 640, 3), dtype=np.uint8)
-    canvas, transform = letterbox(image, 640)
-    assert (canvas == image).all() and transform.scale == 1.0 and (transform.pad_x, transform.pad_y) == (0, 0)
-
-
-def test_letterbox_refuses_a_non_image() -> None:
-    with pytest.raises(ValueError, match="non-empty"):
-        letterbox(np.zeros((0, 10, 3), np.uint8))
 
 
 # --- pacing ---------------------------------------------------------------------------------------

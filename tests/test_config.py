@@ -12,6 +12,7 @@ from cluster.config import SafeCityConfig, load_config
 from cluster.config.faces import DEFAULT_MATCH_THRESHOLD, FacesConfig
 from cluster.config.loader import parse_config
 from serve.errors import ConfigError
+from serve.letterbox import Canvas
 from serve.models.registry import ModelRole
 from serve.models.store import ModelSource
 from serve.plate_text import DEFAULT_PLATE_FORMATS
@@ -57,8 +58,8 @@ def test_sample_city_loads() -> None:
     assert config.faces.min_quality == 0.35
     assert config.models.device == "auto"
     names = [f.name for f in config.plates.formats]
-    assert names == ["pk-abc-123", "pk-ab-1234", "pk-abc-1234", "sample-ab-12345"]
-    assert config.plates.settings().formats[3].fits("AB12345")
+    assert names == ["pk-abc-1234", "pk-abc-123", "pk-ab-1234", "pk-ab-123", "sample-ab-12345"]
+    assert config.plate_settings().formats[4].fits("AB12345")
 
 
 def test_model_overrides_become_sources(tmp_path: Path) -> None:
@@ -175,6 +176,35 @@ def test_absolute_data_dir_is_kept(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere"
     config = load_config(write(tmp_path, f"data_dir: {target}\n"))
     assert config.data_dir == target
+
+
+def test_detector_canvas_defaults_to_16_9_and_reaches_both_detectors(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+    assert config.models.detector_canvas() == Canvas(640, 384)
+    custom = load_config(write(tmp_path, "models:\n  detector_canvas_px: [640, 480]\n"))
+    assert custom.face_settings().detector_canvas == Canvas(640, 480)
+    assert custom.plate_settings().detector_canvas == Canvas(640, 480)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("[640, 360]", "multiples of 32 from 160 to 1920, got [640, 360]"),
+        ("[128, 128]", "multiples of 32 from 160 to 1920, got [128, 128]"),
+        ("[640]", "detector_canvas_px"),
+        ("640", "detector_canvas_px"),
+    ],
+)
+def test_detector_canvas_errors_name_the_field(tmp_path: Path, value: str, problem: str) -> None:
+    message = config_error(tmp_path, f"models:\n  detector_canvas_px: {value}\n")
+    assert "models.detector_canvas_px" in message
+    assert problem in message
+
+
+@pytest.mark.parametrize("section", ["faces", "plates"])
+def test_the_old_detector_size_fields_are_gone(tmp_path: Path, section: str) -> None:
+    message = config_error(tmp_path, f"{section}:\n  detector_image_size_px: 640\n")
+    assert f"{section}.detector_image_size_px: unknown field" in message
 
 
 def test_config_is_immutable(tmp_path: Path) -> None:

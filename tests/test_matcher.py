@@ -71,6 +71,7 @@ def test_one_alert_per_track_and_cooldown_per_subject_and_camera() -> None:
         matcher.decide_face(face(4, 1_100.0)).outcome,  # after the cooldown
     ]
     assert outcomes == ["alert", "track-done", "cooldown", "alert", "alert"]
+    assert matcher.track_done_by_camera == {"fr-gate-1": 1}  # a suppression operators can see
 
 
 def test_strangers_give_nothing_and_are_not_remembered() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import ray
 
+from actors.camera.stats import CameraStats
 from cluster.config import load_config
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
@@ -49,16 +50,16 @@ class Scenario:
     pending_while_down: int = 0
     received_while_down: int = 0
     drained: bool = False
-    camera_stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    camera_stats: dict[str, CameraStats] = field(default_factory=dict)
     rtsp_reconnects_before_cut: int = 0
-    rtsp_after_reconnect: dict[str, Any] = field(default_factory=dict)
+    rtsp_after_reconnect: CameraStats | None = None
 
     def alerts_from(self, camera_id: str) -> list[dict[str, Any]]:
         return [a for a in self.receiver.received if a["camera"]["id"] == camera_id]
 
 
-def stats_by_camera(pipeline: RunningPipeline) -> dict[str, dict[str, Any]]:
-    return {row["camera_id"]: row for row in pipeline.camera_stats()}
+def stats_by_camera(pipeline: RunningPipeline) -> dict[str, CameraStats]:
+    return {row.camera_id: row for row in pipeline.camera_stats()}
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +126,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         files = ("file-fr", "file-strangers")
         wait_for(
             lambda: (
-                all(stats_by_camera(pipeline)[c]["state"] == "ended" for c in files)
-                and stats_by_camera(pipeline)["file-anpr"]["frames_analysed"] >= 4
-                and stats_by_camera(pipeline)["rtsp-fr"]["frames_analysed"] >= 30
+                all(stats_by_camera(pipeline)[c].state == "ended" for c in files)
+                and stats_by_camera(pipeline)["file-anpr"].frames_analysed >= 4
+                and stats_by_camera(pipeline)["rtsp-fr"].frames_analysed >= 30
             ),
             timeout_s=180,
             what="the file cameras to end and the others to show a full pass",
@@ -147,15 +148,15 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         receiver.start()  # dispatch comes back
         result.drained = bool(ray.get(pipeline.dispatcher.drain.remote(60)))
 
-        result.rtsp_reconnects_before_cut = stats_by_camera(pipeline)["rtsp-fr"]["reconnects"]
+        result.rtsp_reconnects_before_cut = stats_by_camera(pipeline)["rtsp-fr"].reconnects
         rtsp.stop()  # cut the RTSP stream
         wait_for(
-            lambda: stats_by_camera(pipeline)["rtsp-fr"]["state"] != "streaming", 30, "the cut to be noticed"
+            lambda: stats_by_camera(pipeline)["rtsp-fr"].state != "streaming", 30, "the cut to be noticed"
         )
         rtsp.start()
-        read_at_restart = stats_by_camera(pipeline)["rtsp-fr"]["frames_read"]
+        read_at_restart = stats_by_camera(pipeline)["rtsp-fr"].frames_read
         wait_for(
-            lambda: stats_by_camera(pipeline)["rtsp-fr"]["frames_read"] > read_at_restart + 10,
+            lambda: stats_by_camera(pipeline)["rtsp-fr"].frames_read > read_at_restart + 10,
             timeout_s=60,
             what="the RTSP camera to stream again",
         )
@@ -189,9 +190,7 @@ def test_file_camera_gives_one_face_alert_per_pass(scenario: Scenario) -> None:
     assert alert["kind"] == "face" and alert["subject"]["id"] == "subject-a"
     assert alert["similarity"] >= alert["threshold"] == 0.5
     assert alert["evidence"]["enrolment_photo"].endswith(".jpg")
-    assert (
-        scenario.camera_stats["file-fr"]["faces_embedded"] < scenario.camera_stats["file-fr"]["faces_offered"]
-    )
+    assert scenario.camera_stats["file-fr"].faces_embedded < scenario.camera_stats["file-fr"].faces_offered
 
 
 def test_rtsp_camera_alert_reaches_the_receiver(scenario: Scenario) -> None:
@@ -208,11 +207,13 @@ def test_anpr_camera_alerts_on_the_hotlisted_plate_only(scenario: Scenario) -> N
 
 def test_no_alert_and_nothing_stored_for_people_on_no_list(scenario: Scenario) -> None:
     assert scenario.alerts_from("file-strangers") == []
-    assert scenario.camera_stats["file-strangers"]["faces_embedded"] >= 2  # they were seen and searched
+    assert scenario.camera_stats["file-strangers"].faces_embedded >= 2  # they were seen and searched
     photos = sorted(p.name for p in (scenario.data_dir / "watchlist-photos").iterdir())
     assert len(photos) == 2  # the two enrolment photos, nothing from the cameras
 
 
 def test_a_cut_stream_reconnects(scenario: Scenario) -> None:
-    assert scenario.rtsp_after_reconnect["reconnects"] > scenario.rtsp_reconnects_before_cut
-    assert scenario.rtsp_after_reconnect["state"] == "streaming"
+    after = scenario.rtsp_after_reconnect
+    assert after is not None
+    assert after.reconnects > scenario.rtsp_reconnects_before_cut
+    assert after.state == "streaming"

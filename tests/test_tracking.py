@@ -6,7 +6,7 @@ import numpy as np
 
 from actors.tracking.face_tracks import FaceTrackBook
 from actors.tracking.plate_tracks import PlateTrackBook
-from actors.tracking.tracker import IouTracker
+from actors.tracking.tracker import IouTracker, track_id_base
 from serve.plate_vote import PlateCandidate
 
 
@@ -75,26 +75,6 @@ def read(text: str, confidence: float = 0.6, fits: bool = True) -> PlateCandidat
     return PlateCandidate(text, text, confidence, "fmt" if fits else None)
 
 
-def test_plate_book_votes_over_frames_and_reports_changes_only() -> None:
-    book = PlateTrackBook(min_reads=2)
-    assert book.add(3, [read("MLB803")], b"a") is None  # one frame is not enough
-    first = book.add(3, [read("MB803", 0.7)], b"b")
-    assert first is not None and first.text == "MB803"  # 0.7 outweighs 0.6 so far
-    second = book.add(3, [read("MLB803")], b"c")
-    assert second is not None and second.text == "MLB803" and second.support == 2
-    assert book.add(3, [read("MLB803")], b"d") is None  # unchanged verdict
-    assert book.evidence(3) == b"b"  # the most confident read's crop
-
-
-def test_plate_book_confident_single_read_shortcut_and_settling() -> None:
-    book = PlateTrackBook(min_reads=3, shortcut_confidence=0.9)
-    verdict = book.add(1, [read("MLB803", 0.95), read("MLB803", 0.97)], b"x")
-    assert verdict is not None and verdict.text == "MLB803"
-    book.settle(1)
-    assert book.add(1, [read("ZZZ999", 0.99)], b"y") is None
-    assert book.add(2, [read("", 0.0)], b"") is None
-
-
 def test_tracks_aged_out_during_update_are_still_reported_as_expired() -> None:
     # No detections for a while, then a new person: update() drops the stale track, and expired()
     # must still report it, or the track books would never forget it.
@@ -122,39 +102,26 @@ def test_a_box_of_very_different_size_nearby_is_a_new_track() -> None:
 def test_settling_a_forgotten_track_does_not_bring_it_back() -> None:
     faces, plates = FaceTrackBook(), PlateTrackBook()
     assert faces.offer(4, 0.5)
-    assert plates.add(4, [read("MLB803")], b"a") is None
+    assert plates.offer(4, 0.5)
     faces.forget([4])
     plates.forget([4])
     faces.settle(4)  # the match came back after the track had ended
     plates.settle(4)
+    assert plates.add(4, [read("MLB803")], b"a") is None  # a read that was in flight
     assert len(faces) == 0 and len(plates) == 0
 
 
-def test_plate_majority_over_frames_wins() -> None:
-    book = PlateTrackBook(min_reads=3)
-    assert book.add(1, [read("MLB803")], b"") is None
-    assert book.add(1, [read("MB803")], b"") is None
-    verdict = book.add(1, [read("MLB803")], b"")
-    assert verdict is not None and (verdict.text, verdict.support, verdict.reads) == ("MLB803", 2, 3)
+def test_track_ids_start_from_the_base_of_the_trackers_start() -> None:
+    base = track_id_base(1_750_000_000.123)
+    assert base == 1_750_000_000_123_000 and base < 2**53  # exact in any JSON reader
+    tracker = IouTracker(first_id=base)
+    ids = tracker.update(np.array([box(0, 0), box(500, 300)], np.float32), at=0.0)
+    assert ids == [base, base + 1]
 
 
-def test_frames_where_ocr_read_nothing_do_not_count_towards_min_reads() -> None:
-    book = PlateTrackBook(min_reads=2)
-    assert book.add(1, [read("", 0.0, fits=False)], b"") is None
-    assert book.add(1, [], b"") is None
-    assert book.add(1, [read("MLB803")], b"") is None  # only one frame with text so far
-    verdict = book.add(1, [read("MLB803")], b"")
-    assert verdict is not None and verdict.reads == 2 and verdict.confidence == 0.6
-
-
-def test_plate_reads_are_capped_per_track() -> None:
-    book = PlateTrackBook(min_reads=1, max_reads=2)
-    book.add(1, [read("MLB803")], b"")
-    book.add(1, [read("MLB803")], b"")
-    assert book.add(1, [read("ABC123", 0.9), read("ABC123", 0.9)], b"") is None  # past the cap: ignored
-
-
-def test_a_low_confidence_single_read_does_not_take_the_shortcut() -> None:
-    book = PlateTrackBook(min_reads=2, shortcut_confidence=0.9)
-    assert book.add(1, [read("MLB803", 0.95, fits=False)], b"") is None  # confident but fits no format
-    assert book.add(2, [read("MLB803", 0.85)], b"") is None
+def test_a_tracker_started_later_never_reuses_an_earlier_trackers_ids() -> None:
+    first = IouTracker(first_id=track_id_base(1_000.0))
+    used = {i for step in range(200) for i in first.update(np.array([box(step * 700, 0)], np.float32), step)}
+    second = IouTracker(first_id=track_id_base(1_001.0))  # restarted a second later
+    [new] = second.update(np.array([box(0, 0)], np.float32), at=0.0)
+    assert new not in used

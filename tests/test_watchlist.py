@@ -144,7 +144,9 @@ def test_choosing_one_of_several_faces(
     store: WatchlistStore, face_analyzer: FaceAnalyzer, tmp_path: Path
 ) -> None:
     group = _two_faces(tmp_path)
-    enrol(store, face_analyzer, "subject-b", upload(group, face_index=1))
+    # Faces are numbered best score first; subject B is the one on the right.
+    [found] = face_analyzer.detect([read_image(group)])
+    enrol(store, face_analyzer, "subject-b", upload(group, face_index=int(found.xyxy[:, 0].argmax())))
     matcher = WatchlistMatcher.build(store.snapshot(), DEFAULT_MATCH_THRESHOLD)
     probe = face_analyzer.analyze([read_image(FACES / "person_b_1.jpg")])[0][0][1]
     assert probe is not None

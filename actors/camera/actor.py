@@ -10,9 +10,9 @@ import ray
 from ray import serve
 
 from actors.camera.shard import CameraShard, CameraSpec, ShardSettings
+from actors.camera.stats import CameraStats
 from actors.matcher import FaceObservation, PlateObservation
-from serve.imaging import Image
-from serve.types import Detections, EmbeddedFace, FaceChip, OcrRead, PlateChip
+from serve.types import Detections, DetectorFrame, EmbeddedFace, FaceChip, OcrRead, PlateChip, Shed
 
 
 class ServeModels:
@@ -30,20 +30,20 @@ class ServeModels:
             self._handles[role] = serve.get_app_handle(self._app_names[role])
         return self._handles[role]
 
-    async def detect_faces(self, canvas: Image) -> Detections:
-        result: Detections = await self._handle("face_detector").detect.remote(canvas)
+    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed:
+        result: Detections | Shed = await self._handle("face_detector").detect.remote(frame)
         return result
 
-    async def detect_plates(self, canvas: Image) -> Detections:
-        result: Detections = await self._handle("plate_detector").detect.remote(canvas)
+    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed:
+        result: Detections | Shed = await self._handle("plate_detector").detect.remote(frame)
         return result
 
-    async def embed_face(self, chip: FaceChip) -> EmbeddedFace:
-        result: EmbeddedFace = await self._handle("face_embedder").embed.remote(chip)
+    async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed:
+        result: EmbeddedFace | Shed = await self._handle("face_embedder").embed.remote(chip)
         return result
 
-    async def read_plate(self, chip: PlateChip) -> list[OcrRead]:
-        result: list[OcrRead] = await self._handle("plate_reader").read.remote(chip)
+    async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed:
+        result: list[OcrRead] | Shed = await self._handle("plate_reader").read.remote(chip)
         return result
 
 
@@ -82,7 +82,7 @@ class CameraShardActor:
         if self._task is not None:
             await self._task
 
-    def stats(self) -> list[dict[str, Any]]:
+    def stats(self) -> list[CameraStats]:
         """Per-camera counters."""
         return self._shard.stats()
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,18 +17,19 @@ import cv2
 import numpy as np
 
 from actors.camera.latest_frame import Frame, LatestFrameReader
-from actors.camera.letterbox import letterbox
+from actors.camera.letterbox import DEFAULT_CANVAS, Canvas, letterbox
 from actors.camera.pacing import AnalysisPacer, InFlightLimiter
+from actors.camera.stats import CameraStats, ShedCounts
 from actors.dispatch.backoff import Backoff
 from actors.matcher import FaceObservation, PlateObservation
 from actors.tracking.face_tracks import FaceTrackBook
-from actors.tracking.plate_tracks import PlateTrackBook
-from actors.tracking.tracker import IouTracker
+from actors.tracking.plate_tracks import PlateTrackBook, plate_crop_quality
+from actors.tracking.tracker import IouTracker, track_id_base
 from serve.alerts import CameraRef
-from serve.imaging import Image, clip_box, encode_jpeg, expand_box
+from serve.imaging import Image, clip_box, crop, encode_jpeg, expand_box, laplacian_variance
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
 from serve.plate_vote import candidate
-from serve.types import Box, Detections, EmbeddedFace, FaceChip, OcrRead, PlateChip
+from serve.types import Box, Detections, DetectorFrame, EmbeddedFace, FaceChip, OcrRead, PlateChip, Shed
 
 FACE_CHIP_MAX_PX = 256
 EVIDENCE_MAX_PX = 320
@@ -36,10 +38,10 @@ EVIDENCE_MAX_PX = 320
 class ModelClients(Protocol):
     """The perception models, wherever they run (Ray Serve in production)."""
 
-    async def detect_faces(self, canvas: Image) -> Detections: ...
-    async def detect_plates(self, canvas: Image) -> Detections: ...
-    async def embed_face(self, chip: FaceChip) -> EmbeddedFace: ...
-    async def read_plate(self, chip: PlateChip) -> list[OcrRead]: ...
+    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed: ...
+    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed: ...
+    async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed: ...
+    async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed: ...
 
 
 class MatcherClient(Protocol):
@@ -66,11 +68,12 @@ class ShardSettings:
     """Per-camera limits, tracking and stream handling."""
 
     max_in_flight: int = 2
-    detector_input_px: int = 640
+    detector_canvas: Canvas = DEFAULT_CANVAS
     track_max_age_s: float = 3.0
     face_embeddings_per_track: int = 3
     face_full_size_px: float = 80.0
     plate_min_reads: int = 2
+    plate_max_reads: int = 4
     plate_formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
     plate_max_corrections: int = 2
     evidence_jpeg_quality: int = 85
@@ -94,42 +97,66 @@ def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, 
     return np.ascontiguousarray(region, dtype=np.uint8), inner, scale
 
 
+def open_reader(spec: CameraSpec, settings: ShardSettings) -> LatestFrameReader:
+    """The camera's decoding thread (not started yet)."""
+    return LatestFrameReader(
+        spec.url,
+        loop_files=spec.loop,
+        backoff=settings.reconnect,
+        stall_timeout_s=settings.stall_timeout_s,
+        open_timeout_s=settings.open_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+    )
+
+
 class CameraWorker:
     """Everything one camera needs in a shard."""
 
-    def __init__(self, spec: CameraSpec, settings: ShardSettings, reader: LatestFrameReader) -> None:
+    def __init__(
+        self, spec: CameraSpec, settings: ShardSettings, reader: LatestFrameReader, started_at: float
+    ) -> None:
         self.spec = spec
         self.settings = settings
         self.reader = reader
         self.pacer = AnalysisPacer(spec.analysis_fps)
         self.limiter = InFlightLimiter(settings.max_in_flight)
-        self.face_tracker = IouTracker(max_age_s=settings.track_max_age_s)
-        self.plate_tracker = IouTracker(max_age_s=settings.track_max_age_s)
+        first_id = track_id_base(started_at)
+        self.face_tracker = IouTracker(max_age_s=settings.track_max_age_s, first_id=first_id)
+        self.plate_tracker = IouTracker(max_age_s=settings.track_max_age_s, first_id=first_id)
         self.face_book = FaceTrackBook(max_embeddings_per_track=settings.face_embeddings_per_track)
-        self.plate_book = PlateTrackBook(min_reads=settings.plate_min_reads)
+        self.plate_book = PlateTrackBook(
+            min_reads=settings.plate_min_reads, max_reads=settings.plate_max_reads
+        )
         self.tracking_lock = asyncio.Lock()
         self.last_tracked_at = float("-inf")
         self.analysed = 0
         self.late = 0
+        self.shed_detect = 0
+        self.shed_embed = 0
+        self.shed_read = 0
         self.errors = 0
         self.last_error: str | None = None
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> CameraStats:
         """Counters for operators and the demo summary."""
         reader = self.reader.stats()
-        return {
-            "camera_id": self.spec.ref.camera_id,
-            "state": reader.state,
-            "frames_read": reader.frames_read,
-            "frames_analysed": self.analysed,
-            "frames_dropped": self.limiter.dropped + self.late,
-            "reconnects": reader.reconnects,
-            "last_frame_age_s": reader.last_frame_age_s,
-            "stream_error": reader.last_error,
-            "analysis_errors": self.errors,
-            "faces_offered": self.face_book.offered,
-            "faces_embedded": self.face_book.accepted,
-        }
+        return CameraStats(
+            camera_id=self.spec.ref.camera_id,
+            state=reader.state,
+            frames_read=reader.frames_read,
+            frames_analysed=self.analysed,
+            frames_dropped=self.limiter.dropped + self.late,
+            shed=ShedCounts(self.shed_detect, self.shed_embed, self.shed_read),
+            reconnects=reader.reconnects,
+            last_frame_age_s=reader.last_frame_age_s,
+            stream_error=reader.last_error,
+            analysis_errors=self.errors,
+            last_analysis_error=self.last_error,
+            faces_offered=self.face_book.offered,
+            faces_embedded=self.face_book.accepted,
+            plates_offered=self.plate_book.offered,
+            plates_read=self.plate_book.accepted,
+        )
 
 
 class CameraShard:
@@ -141,28 +168,18 @@ class CameraShard:
         settings: ShardSettings,
         models: ModelClients,
         matcher: MatcherClient,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.models = models
         self.matcher = matcher
+        started_at = clock()
         self.workers = [
-            CameraWorker(
-                spec,
-                settings,
-                LatestFrameReader(
-                    spec.url,
-                    loop_files=spec.loop,
-                    backoff=settings.reconnect,
-                    stall_timeout_s=settings.stall_timeout_s,
-                    open_timeout_s=settings.open_timeout_s,
-                    read_timeout_s=settings.read_timeout_s,
-                ),
-            )
-            for spec in cameras
+            CameraWorker(spec, settings, open_reader(spec, settings), started_at) for spec in cameras
         ]
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def stats(self) -> list[dict[str, Any]]:
+    def stats(self) -> list[CameraStats]:
         """Per-camera counters."""
         return [worker.stats() for worker in self.workers]
 
@@ -184,7 +201,7 @@ class CameraShard:
                         continue
                     if not worker.limiter.try_acquire():
                         continue
-                    task = asyncio.get_running_loop().create_task(self._analyse(worker, frame))
+                    task = asyncio.get_running_loop().create_task(self._analyse_and_release(worker, frame))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 with contextlib.suppress(TimeoutError):
@@ -194,13 +211,24 @@ class CameraShard:
             for worker in self.workers:
                 await asyncio.to_thread(worker.reader.stop)
 
-    async def _analyse(self, worker: CameraWorker, frame: Frame) -> None:
+    async def _analyse_and_release(self, worker: CameraWorker, frame: Frame) -> None:
         try:
-            canvas, transform = letterbox(frame.image, self.settings.detector_input_px)
+            await self.analyse(worker, frame)
+        finally:
+            worker.limiter.release()
+
+    async def analyse(self, worker: CameraWorker, frame: Frame) -> None:
+        """Detect, track, and embed or read what the track books ask for; errors are counted, not raised."""
+        try:
+            canvas, transform = letterbox(frame.image, self.settings.detector_canvas)
+            request = DetectorFrame(canvas, frame.captured_at)
             faces, plates = await asyncio.gather(
-                self.models.detect_faces(canvas) if worker.spec.faces else _none(),
-                self.models.detect_plates(canvas) if worker.spec.plates else _none(),
+                self.models.detect_faces(request) if worker.spec.faces else _none(),
+                self.models.detect_plates(request) if worker.spec.plates else _none(),
             )
+            if isinstance(faces, Shed) or isinstance(plates, Shed):
+                worker.shed_detect += 1  # the frame went stale in a detector's queue: the next one wins
+                return
             async with worker.tracking_lock:
                 if frame.captured_at < worker.last_tracked_at:
                     worker.late += 1  # an older frame finished after a newer one: tracks moved on
@@ -213,8 +241,6 @@ class CameraShard:
         except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
             worker.errors += 1
             worker.last_error = f"{type(exc).__name__}: {exc}"
-        finally:
-            worker.limiter.release()
 
     def _track_faces(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
@@ -224,21 +250,22 @@ class CameraShard:
         worker.face_book.forget(worker.face_tracker.expired(frame.captured_at))
         jobs = []
         for index, track_id in enumerate(track_ids):
-            box = tuple(float(v) for v in boxes[index])
+            box = _box(boxes[index])
             score = float(detections.confidence[index])
             size = min(box[2] - box[0], box[3] - box[1])
             estimate = score * min(1.0, size / self.settings.face_full_size_px)
             if worker.face_book.offer(track_id, estimate):
-                jobs.append(
-                    self._embed_and_match(worker, frame, track_id, (box[0], box[1], box[2], box[3]), score)
-                )
+                jobs.append(self._embed_and_match(worker, frame, track_id, box, score))
         return jobs
 
     async def _embed_and_match(
         self, worker: CameraWorker, frame: Frame, track_id: int, box: Box, score: float
     ) -> None:
         chip_image, chip_box, scale = _region(frame.image, box, 1.6, FACE_CHIP_MAX_PX)
-        result = await self.models.embed_face(FaceChip(chip_image, chip_box, score, scale))
+        result = await self.models.embed_face(FaceChip(chip_image, chip_box, score, frame.captured_at, scale))
+        if isinstance(result, Shed):
+            worker.shed_embed += 1
+            return
         if result.embedding is None:
             return
         evidence, _, _ = _region(frame.image, box, 1.4, EVIDENCE_MAX_PX)
@@ -256,21 +283,33 @@ class CameraShard:
     def _track_plates(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
     ) -> list[Any]:
+        """Track the plates; only crops the track's read budget accepts go to OCR."""
         boxes = to_source(detections.xyxy)
         track_ids = worker.plate_tracker.update(boxes, frame.captured_at)
         worker.plate_book.forget(worker.plate_tracker.expired(frame.captured_at))
-        return [
-            self._read_and_match(
-                worker, frame, track_id, (float(b[0]), float(b[1]), float(b[2]), float(b[3])), float(score)
-            )
-            for track_id, b, score in zip(track_ids, boxes, detections.confidence, strict=True)
-        ]
+        jobs = []
+        for index, track_id in enumerate(track_ids):
+            box = _box(boxes[index])
+            score = float(detections.confidence[index])
+            pixels = crop(frame.image, box)
+            sharpness = laplacian_variance(pixels) if pixels.size else 0.0
+            if worker.plate_book.offer(track_id, plate_crop_quality(box[2] - box[0], score, sharpness)):
+                jobs.append(self._read_and_match(worker, frame, track_id, box, score))
+        return jobs
 
     async def _read_and_match(
         self, worker: CameraWorker, frame: Frame, track_id: int, box: Box, score: float
     ) -> None:
         chip_image, chip_box, _ = _region(frame.image, box, 1.5, 640)
-        reads = await self.models.read_plate(PlateChip(chip_image, chip_box, score))
+        try:
+            reads = await self.models.read_plate(PlateChip(chip_image, chip_box, score, frame.captured_at))
+        except BaseException:
+            worker.plate_book.cancel(track_id)
+            raise
+        if isinstance(reads, Shed):
+            worker.shed_read += 1
+            worker.plate_book.cancel(track_id)
+            return
         settings = self.settings
         candidates = [
             candidate(r.text, r.confidence, settings.plate_formats, settings.plate_max_corrections)
@@ -287,6 +326,10 @@ class CameraShard:
         )
         if await self.matcher.submit_plate(observation):
             worker.plate_book.settle(track_id)
+
+
+def _box(row: Any) -> Box:
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 
 async def _none() -> None:

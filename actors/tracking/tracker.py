@@ -14,6 +14,16 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 _NO_MATCH = 1e6
+# Track ids of one tracker start at ``start_ms * IDS_PER_MS``: unique across restarts of a shard, a job
+# or a cluster as long as a camera starts fewer than 1,000 tracks per millisecond since its start
+# (cameras start a few per second), and below 2**53 until the year 2255, so JSON readers in any
+# language keep them exact.
+IDS_PER_MS = 1000
+
+
+def track_id_base(started_at: float) -> int:
+    """The first track id of a tracker started at ``started_at`` (unix seconds)."""
+    return int(started_at * 1000) * IDS_PER_MS
 
 
 @dataclass
@@ -37,7 +47,11 @@ def _iou_matrix(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.fl
 
 
 class IouTracker:
-    """Assigns a stable track id to each detection of a camera's analysed frames."""
+    """Assigns a stable track id to each detection of a camera's analysed frames.
+
+    Ids count up from ``first_id``; a camera shard passes :func:`track_id_base` of its start so that a
+    restarted shard never reuses an id the matcher has already decided.
+    """
 
     def __init__(
         self,
@@ -46,6 +60,7 @@ class IouTracker:
         max_age_s: float = 2.0,
         max_centre_shift: float = 0.75,
         max_size_ratio: float = 2.0,
+        first_id: int = 1,
     ) -> None:
         self.iou_threshold = iou_threshold
         self.max_age_s = max_age_s
@@ -53,7 +68,7 @@ class IouTracker:
         self.max_size_ratio = max_size_ratio
         self._tracks: list[_Track] = []
         self._ended: list[int] = []  # aged out during update(), reported by the next expired()
-        self._next_id = 1
+        self._next_id = first_id
 
     def _cost(self, tracks: NDArray[np.float32], boxes: NDArray[np.float32]) -> NDArray[np.float64]:
         iou = _iou_matrix(tracks, boxes)

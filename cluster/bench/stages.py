@@ -10,9 +10,10 @@ import argparse
 import time
 from collections.abc import Callable
 
+from cluster.bench.detectors import compare_detectors, comparison_rows, ratio_lines
 from cluster.runtime import Runtime
 from cluster.samples import ASSETS
-from serve.imaging import Image, crop, read_image
+from serve.imaging import Image, read_image
 
 
 def _rate(work: Callable[[], object], items: int, repeat: int) -> float:
@@ -36,10 +37,9 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
     crops = [c for image, dets in zip(batch8, detections, strict=True) for c in face.crops(image, dets)]
     plate_dets = plate.detect([plate_image])[0]
     plate_boxes = [plate_dets.box(i) for i in range(len(plate_dets))]
-    one_view = plate.reader.views[0]
+    face_detect, plate_detect = compare_detectors(runtime, batch8, [plate_image] * 8, args.repeat)
     rows = [
-        ("face detect, batch 1", _rate(lambda: [face.detect([im]) for im in batch8], 8, args.repeat)),
-        ("face detect, batch 8", _rate(lambda: face.detect(batch8), 8, args.repeat)),
+        *comparison_rows(face_detect),
         (
             "landmarks+align+quality",
             _rate(
@@ -50,32 +50,30 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
         ),
         ("embed, batch 1", _rate(lambda: [face.embed([c]) for c in crops], len(crops), args.repeat)),
         ("embed, batch 8", _rate(lambda: face.embed(crops), len(crops), args.repeat)),
+        *comparison_rows(plate_detect),
         (
-            "plate detect, batch 1",
-            _rate(lambda: [plate.detect([plate_image]) for _ in range(8)], 8, args.repeat),
-        ),
-        ("plate detect, batch 8", _rate(lambda: plate.detect([plate_image] * 8), 8, args.repeat)),
-        (
-            "plate OCR, 1 view",
+            "plate OCR, one plate a call",
             _rate(
-                lambda: [plate.reader.read_crop(crop(plate_image, b), one_view) for b in plate_boxes],
+                lambda: [plate.reader.read(plate_image, b) for b in plate_boxes],
                 len(plate_boxes),
                 args.repeat,
             ),
         ),
         (
-            f"plate OCR, {len(plate.reader.views)} views + vote",
+            f"plate OCR, {plate.reader.views} view(s), batched + vote",
             _rate(lambda: plate.read(plate_image, plate_dets), len(plate_boxes), args.repeat),
         ),
         ("faces end to end, batch 8", _rate(lambda: face.analyze(batch8), 8, args.repeat)),
         ("plates end to end, batch 8", _rate(lambda: plate.analyze([plate_image] * 8), 8, args.repeat)),
     ]
     print(f"device: {runtime.config.models.device} -> {face.detector.device}")
-    print(f"{'stage':<28} {'items/s':>9}")
+    print(f"{'stage':<46} {'items/s':>9}")
     for name, rate in rows:
-        print(f"{name:<28} {rate:>9.1f}")
+        print(f"{name:<46} {rate:>9.1f}")
     by_name = dict(rows)
     for stage in ("face detect", "plate detect", "embed"):
         gain = by_name[f"{stage}, batch 8"] / by_name[f"{stage}, batch 1"]
         print(f"batching gain, {stage}: {gain:.2f}x (batch 8 vs batch 1, same run)")
+    for line in ratio_lines([face_detect, plate_detect], face.detector.canvas):
+        print(line)
     return 0

@@ -9,6 +9,7 @@ from actors.watchlist import EnrolmentPolicy
 from cluster.config.base import Section
 from serve.face_analyzer import FacePolicy
 from serve.face_quality import QualityScale
+from serve.letterbox import Canvas
 from serve.perception import FaceSettings
 
 # 1:N threshold. Genuine pairs of the bundled portraits score 0.59 and 0.74, impostors at most 0.24;
@@ -22,7 +23,6 @@ class FacesConfig(Section):
     """How faces are found, which are good enough, and when one matches a subject."""
 
     detector_confidence: float = Field(0.4, gt=0, lt=1, description="Minimum YOLO face score.")
-    detector_image_size_px: int = Field(640, ge=160, le=1920, multiple_of=32)
     min_face_px: float = Field(
         _LIVE.min_face_px, ge=8, description="Faces smaller than this (shorter side) are not matched."
     )
@@ -45,11 +45,11 @@ class FacesConfig(Section):
         SCANN_MIN_SIZE, ge=1, description="Watchlist photos from which ScaNN replaces exact search."
     )
 
-    def settings(self) -> FaceSettings:
-        """The serve layer's view."""
+    def settings(self, detector_canvas: Canvas) -> FaceSettings:
+        """The serve layer's view, with the detector canvas of the ``models`` section."""
         return FaceSettings(
             detector_confidence=self.detector_confidence,
-            detector_image_size_px=self.detector_image_size_px,
+            detector_canvas=detector_canvas,
             policy=FacePolicy(
                 min_face_px=self.min_face_px, min_quality=self.min_quality, quality_scale=QualityScale()
             ),

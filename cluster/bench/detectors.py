@@ -1,0 +1,111 @@
+"""The detector rows of ``safecity bench stages``: the old path against the new one, in one run.
+
+Old: ultralytics' predictor on frames letterboxed to the 640x640 square (the pipeline before the
+fixed canvas; the plate detector as its PyTorch ``.pt``). New: the onnxruntime detectors on frames
+letterboxed to ``models.detector_canvas_px``. Both sides get frames already on their canvas, as the
+Serve deployments do, so the rows time detection alone. Old and new rounds alternate, so a load that
+comes and goes on a shared machine weighs on both sides alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cluster.runtime import Runtime
+from serve.imaging import Image
+from serve.letterbox import Canvas, letterbox
+from serve.models.registry import ModelRole
+from serve.yolo_detector import YoloDetector
+
+OLD_CANVAS = Canvas(640, 640)
+
+Work = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One detector at batch 1 and batch 8, old path and new."""
+
+    stage: str
+    old: tuple[float, float]
+    new: tuple[float, float]
+
+
+def _ultralytics(weights: Path) -> Any:
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from ultralytics.models.yolo import YOLO
+    from ultralytics.utils import LOGGER
+
+    LOGGER.setLevel(logging.WARNING)  # it logs every model load at INFO
+    return YOLO(str(weights), task="detect")
+
+
+def interleaved_rates(old: Work, new: Work, items: int, repeat: int) -> tuple[float, float]:
+    """Items per second of ``old`` and ``new``, each warmed up, timed in alternating rounds."""
+    old(), new()  # warm-up: first calls allocate
+    spent = [0.0, 0.0]
+    for _ in range(repeat):
+        for side, work in enumerate((old, new)):
+            start = time.perf_counter()
+            work()
+            spent[side] += time.perf_counter() - start
+    return items * repeat / spent[0], items * repeat / spent[1]
+
+
+def _measure(
+    old_model: Any, new: YoloDetector, images: Sequence[Image], repeat: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    old_in = [letterbox(image, OLD_CANVAS)[0] for image in images]
+    new_in = [letterbox(image, new.canvas)[0] for image in images]
+
+    def old(batch: list[Image]) -> object:
+        return old_model.predict(
+            batch, conf=new.confidence, iou=new.iou, imgsz=640, device="cpu", verbose=False
+        )
+
+    n = len(images)
+    old_1, new_1 = interleaved_rates(
+        lambda: [old([im]) for im in old_in], lambda: [new.detect([im]) for im in new_in], n, repeat
+    )
+    old_n, new_n = interleaved_rates(lambda: old(old_in), lambda: new.detect(new_in), n, repeat)
+    return (old_1, old_n), (new_1, new_n)
+
+
+def compare_detectors(
+    runtime: Runtime, face_images: Sequence[Image], plate_images: Sequence[Image], repeat: int
+) -> list[Comparison]:
+    """Face and plate detection, old path and new, batch 1 and batch 8 (``len`` of each image list)."""
+    out = []
+    for stage, role, detector, images in (
+        ("face detect", ModelRole.FACE_DETECTOR, runtime.faces.detector, face_images),
+        ("plate detect", ModelRole.PLATE_DETECTOR, runtime.plates.detector, plate_images),
+    ):
+        old, new = _measure(_ultralytics(runtime.models.path(role)), detector, images, repeat)
+        out.append(Comparison(stage, old, new))
+    return out
+
+
+def comparison_rows(c: Comparison) -> list[tuple[str, float]]:
+    """Table rows of one detector; the new path keeps the plain ``<stage>, batch N`` names."""
+    return [
+        (f"{c.stage}, batch 1", c.new[0]),
+        (f"{c.stage}, batch 8", c.new[1]),
+        (f"{c.stage}, old (ultralytics 640x640), batch 1", c.old[0]),
+        (f"{c.stage}, old (ultralytics 640x640), batch 8", c.old[1]),
+    ]
+
+
+def ratio_lines(comparisons: Sequence[Comparison], canvas: Canvas) -> list[str]:
+    """New over old, per detector and batch size, from the same run."""
+    new_name = f"onnxruntime {canvas.width_px}x{canvas.height_px}"
+    return [
+        f"{new_name} / ultralytics 640x640, {c.stage}, batch {size}: {c.new[i] / c.old[i]:.2f}x"
+        for c in comparisons
+        for i, size in ((0, 1), (1, 8))
+    ]

@@ -1,0 +1,119 @@
+"""The plate reader: lines of every plate to the recogniser in one call, and the real reader."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import pytest
+
+from cluster.bench.plate_set import Layout, generate_plates
+from serve.models.registry import ModelRole
+from serve.models.store import ModelStore
+from serve.ocr_recognizer import LINE_HEIGHT_PX, EasyOcrRecognizer
+from serve.plate_lines import Grey
+from serve.plate_reader import MAX_VIEWS, PlateReader
+from serve.plate_text import DEFAULT_PLATE_FORMATS
+from serve.plate_vote import candidate, vote
+from serve.types import OcrRead
+
+
+class CountingRecognizer:
+    """Reads each line as its width in pixels, and remembers each call's batch size."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def recognize(self, lines: Sequence[Grey]) -> list[OcrRead]:
+        self.calls.append(len(lines))
+        return [OcrRead(f"W{line.shape[1]}", 0.5 + i / 100) for i, line in enumerate(lines)]
+
+
+def _plate(lines: int) -> np.ndarray:
+    """A light plate with ``lines`` rows of black text, in BGR."""
+    plate = np.full((60 * lines + 20, 260, 3), 235, np.uint8)
+    for row, text in enumerate(["ABC", "1234"][:lines] if lines < 3 else ["SINDH", "ABC", "1234"]):
+        cv2.putText(plate, text, (30, 55 + 60 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.8, (20, 20, 20), 5)
+    return plate
+
+
+def test_read_many_sends_every_line_of_every_plate_in_one_call() -> None:
+    fake = CountingRecognizer()
+    reader = PlateReader(fake, views=2)
+    one, two = _plate(1), _plate(2)
+    chips = [(one, (0.0, 0.0, 260.0, 80.0)), (two, (0.0, 0.0, 260.0, 140.0))]
+    reads = reader.read_many(chips)
+    assert fake.calls == [2 * (1 + 2)]  # two views each of a one-line and a two-line plate
+    assert [len(views) for views in reads] == [2, 2]
+    assert [len(view.text.split()) for views in reads for view in views] == [1, 1, 2, 2]
+    assert all(text.startswith("W") for views in reads for view in views for text in view.text.split())
+    # A view's confidence is its weakest line's.
+    assert reads[1][0].confidence == pytest.approx(0.52)
+
+
+def test_read_is_read_many_of_one() -> None:
+    reader = PlateReader(CountingRecognizer())
+    plate = _plate(1)
+    assert (
+        reader.read(plate, (0.0, 0.0, 260.0, 80.0)) == reader.read_many([(plate, (0.0, 0.0, 260.0, 80.0))])[0]
+    )
+
+
+def test_lines_are_cut_level_at_the_recognisers_height() -> None:
+    reader = PlateReader(CountingRecognizer())
+    lines = reader.line_images(_plate(2), (0.0, 0.0, 260.0, 140.0))
+    assert len(lines) == 2 and all(line.shape[0] == LINE_HEIGHT_PX for line in lines)
+
+
+def test_without_line_splitting_or_lines_the_whole_crop_is_read() -> None:
+    plate = _plate(2)
+    whole = PlateReader(CountingRecognizer(), split_lines=False).line_images(plate, (0.0, 0.0, 260.0, 140.0))
+    assert len(whole) == 1 and whole[0].shape == (140, 260)
+    blank = np.full((40, 120, 3), 200, np.uint8)
+    assert len(PlateReader(CountingRecognizer()).line_images(blank, (0.0, 0.0, 120.0, 40.0))) == 1
+
+
+def test_empty_boxes_read_nothing() -> None:
+    fake = CountingRecognizer()
+    reads = PlateReader(fake).read_many([(_plate(1), (500.0, 500.0, 600.0, 560.0))])
+    assert reads == [[OcrRead("", 0.0)]]
+
+
+def test_view_count_is_checked() -> None:
+    with pytest.raises(ValueError, match="views"):
+        PlateReader(CountingRecognizer(), views=MAX_VIEWS + 1)
+    with pytest.raises(ValueError, match="views"):
+        PlateReader(CountingRecognizer(), views=0)
+
+
+@pytest.fixture(scope="module")
+def recognizer(model_store: ModelStore) -> EasyOcrRecognizer:
+    """EasyOCR's recogniser alone, on the CPU."""
+    return EasyOcrRecognizer.load(
+        model_store.path(ModelRole.OCR_RECOGNIZER), links_root=model_store.cache_dir / "easyocr", device="cpu"
+    )
+
+
+@pytest.mark.models
+def test_real_reader_reads_generated_plates(recognizer: EasyOcrRecognizer) -> None:
+    samples = [s for s in generate_plates(40, seed=21) if s.width_px >= 100][:16]
+    assert {s.layout for s in samples} == set(Layout)
+    reads = PlateReader(recognizer).read_many([(s.image, s.box) for s in samples])
+    texts = []
+    for views in reads:
+        verdict = vote([candidate(v.text, v.confidence, DEFAULT_PLATE_FORMATS, 2) for v in views])
+        texts.append(verdict.text if verdict else "")
+    exact = sum(text == s.text for text, s in zip(texts, samples, strict=True))
+    assert exact >= 13, list(zip(texts, [s.text for s in samples], strict=True))  # 15 of 16 when written
+
+
+@pytest.mark.models
+def test_real_reader_keeps_header_words_out_of_the_number(recognizer: EasyOcrRecognizer) -> None:
+    plate = np.full((150, 380, 3), 235, np.uint8)
+    cv2.rectangle(plate, (3, 3), (376, 146), (30, 30, 30), 4)
+    cv2.putText(plate, "PUNJAB", (140, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (20, 20, 20), 2)
+    cv2.putText(plate, "LEA 1234", (30, 125), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (20, 20, 20), 6)
+    [view] = PlateReader(recognizer).read(plate, (0.0, 0.0, 380.0, 150.0))
+    assert "PUNJAB" not in view.text  # the header line is not even read
+    assert candidate(view.text, view.confidence, DEFAULT_PLATE_FORMATS, 2).text == "LEA1234"

@@ -1,0 +1,313 @@
+"""The camera shard's flow with fake models and matcher: per-track work, shedding, late frames, errors.
+
+No Ray and no real models: synthetic frames go through ``CameraShard.analyse`` one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from actors.camera.latest_frame import Frame
+from actors.camera.shard import CameraShard, CameraSpec, CameraWorker, ShardSettings
+from actors.face_matcher import WatchlistMatcher
+from actors.hotlist import HotlistMatcher
+from actors.matcher import FaceObservation, MatchDecider, PlateObservation
+from actors.watchlist import EnrolledPhoto, Subject, WatchlistSnapshot
+from serve.alerts import CameraRef
+from serve.face_analyzer import landmarks_from_box
+from serve.types import (
+    Detections,
+    DetectorFrame,
+    EmbeddedFace,
+    FaceChip,
+    FaceCrop,
+    FaceQuality,
+    OcrRead,
+    PlateChip,
+    Shed,
+)
+
+FRAME_W, FRAME_H = 960, 540
+T0 = 1_750_000_000.0
+
+
+def frame(index: int, step_s: float = 0.5) -> Frame:
+    """A textured synthetic frame (sharp enough to read) captured ``index`` steps after T0."""
+    rng = np.random.default_rng(index)
+    image = rng.integers(0, 255, (FRAME_H, FRAME_W, 3), dtype=np.uint8)
+    return Frame(image, T0 + index * step_s, index)
+
+
+def one_box(canvas_box: tuple[float, float, float, float], score: float = 0.8) -> Detections:
+    return Detections(
+        np.array([canvas_box], np.float32), np.array([score], np.float32), np.zeros(1, np.int64)
+    )
+
+
+@dataclass
+class FakeModels:
+    """Detects one plate and one face at fixed canvas places; OCR reads ``plate_texts`` in turn."""
+
+    plate_texts: list[str] = field(default_factory=lambda: ["MLB803"])
+    shed_detect: bool = False
+    shed_read: bool = False
+    shed_embed: bool = False
+    fail_detect: bool = False
+    detect_calls: int = 0
+    read_calls: int = 0
+    embed_calls: int = 0
+
+    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed:
+        self.detect_calls += 1
+        if self.fail_detect:
+            raise RuntimeError("replica died")
+        return Shed(3.0) if self.shed_detect else one_box((100, 100, 200, 220))
+
+    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed:
+        self.detect_calls += 1
+        return Shed(3.0) if self.shed_detect else one_box((300, 200, 420, 230))
+
+    async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed:
+        self.embed_calls += 1
+        if self.shed_embed:
+            return Shed(2.5)
+        quality = FaceQuality(100.0, 200.0, chip.detector_score, 1.0, 0.9)
+        points = landmarks_from_box(chip.box)
+        crop = FaceCrop(chip.box, chip.detector_score, points, np.zeros((112, 112, 3), np.uint8), quality)
+        return EmbeddedFace(crop, np.ones(128, np.float32) / np.sqrt(128))
+
+    async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed:
+        self.read_calls += 1
+        if self.shed_read:
+            return Shed(2.5)
+        text = self.plate_texts[min(self.read_calls, len(self.plate_texts)) - 1]
+        return [OcrRead(text, 0.7)]
+
+
+@dataclass
+class FakeMatcher:
+    """Settles plate tracks whose text is on ``hotlist``; faces never match."""
+
+    hotlist: set[str] = field(default_factory=set)
+    plates: list[PlateObservation] = field(default_factory=list)
+    faces: list[FaceObservation] = field(default_factory=list)
+
+    async def submit_face(self, observation: FaceObservation) -> bool:
+        self.faces.append(observation)
+        return False
+
+    async def submit_plate(self, observation: PlateObservation) -> bool:
+        self.plates.append(observation)
+        return observation.verdict.text in self.hotlist
+
+
+def make_shard(
+    models: FakeModels, matcher: FakeMatcher, *, faces: bool = False, plates: bool = True
+) -> tuple[CameraShard, CameraWorker]:
+    spec = CameraSpec(CameraRef("cam-1", "Camera 1", "anpr"), "unused.mp4", 2.0, faces=faces, plates=plates)
+    shard = CameraShard([spec], ShardSettings(plate_min_reads=2, plate_max_reads=4), models, matcher)
+    return shard, shard.workers[0]
+
+
+def analyse(shard: CameraShard, worker: CameraWorker, frames: range) -> None:
+    async def run() -> None:
+        for index in frames:
+            await shard.analyse(worker, frame(index))
+
+    asyncio.run(run())
+
+
+def test_a_settled_plate_track_is_never_read_again() -> None:
+    models, matcher = FakeModels(), FakeMatcher(hotlist={"MLB803"})
+    shard, worker = make_shard(models, matcher)
+    analyse(shard, worker, range(10))
+    assert models.read_calls == 2  # two agreeing reads settle it; eight more frames cost no OCR
+    assert [o.verdict.text for o in matcher.plates] == ["MLB803"]
+    stats = worker.stats()
+    assert (stats.frames_analysed, stats.plates_offered, stats.plates_read) == (10, 10, 2)
+
+
+def test_a_decided_plate_nobody_wants_is_not_read_again_either() -> None:
+    models, matcher = FakeModels(), FakeMatcher(hotlist=set())
+    shard, worker = make_shard(models, matcher)
+    analyse(shard, worker, range(10))
+    assert models.read_calls == 2
+    assert len(matcher.plates) == 1  # one decision submitted, no match, nothing more
+
+
+def test_disagreeing_reads_stop_at_the_per_track_cap() -> None:
+    models = FakeModels(plate_texts=["MLB803", "ABC123", "XYZ789", "KHI456", "LEA999"])
+    matcher = FakeMatcher()
+    shard, worker = make_shard(models, matcher)
+    analyse(shard, worker, range(12))
+    assert models.read_calls == 4  # plate_max_reads
+
+
+def test_shed_reads_are_counted_and_do_not_use_the_budget() -> None:
+    models, matcher = FakeModels(shed_read=True), FakeMatcher(hotlist={"MLB803"})
+    shard, worker = make_shard(models, matcher)
+    analyse(shard, worker, range(6))
+    assert models.read_calls == 6 and worker.stats().shed.read == 6
+    models.shed_read = False
+    analyse(shard, worker, range(6, 8))
+    assert [o.verdict.text for o in matcher.plates] == ["MLB803"]  # still read once fresh again
+
+
+def test_a_frame_shed_by_a_detector_is_counted_and_not_analysed() -> None:
+    models, matcher = FakeModels(shed_detect=True), FakeMatcher()
+    shard, worker = make_shard(models, matcher)
+    analyse(shard, worker, range(3))
+    stats = worker.stats()
+    assert (stats.frames_analysed, stats.shed.detect, stats.shed.total) == (0, 3, 3)
+    assert models.read_calls == 0
+
+
+def test_faces_are_embedded_per_track_and_shed_embeddings_counted() -> None:
+    models, matcher = FakeModels(), FakeMatcher()
+    shard, worker = make_shard(models, matcher, faces=True, plates=False)
+    analyse(shard, worker, range(5))
+    assert models.embed_calls == 1  # same box every frame: quality never improves
+    assert len(matcher.faces) == 1
+    models.shed_embed = True
+    shard2, worker2 = make_shard(models, matcher, faces=True, plates=False)
+    analyse(shard2, worker2, range(1))
+    assert worker2.stats().shed.embed == 1
+
+
+def test_an_older_frame_finishing_after_a_newer_one_is_counted_late() -> None:
+    models, matcher = FakeModels(), FakeMatcher()
+    shard, worker = make_shard(models, matcher)
+    analyse(shard, worker, range(5, 6))
+    analyse(shard, worker, range(2, 3))
+    stats = worker.stats()
+    assert (stats.frames_analysed, stats.frames_dropped) == (1, 1)
+
+
+def test_a_model_error_is_counted_and_kept_for_operators() -> None:
+    models, matcher = FakeModels(fail_detect=True), FakeMatcher()
+    shard, worker = make_shard(models, matcher, faces=True)
+    analyse(shard, worker, range(2))
+    stats = worker.stats()
+    assert stats.analysis_errors == 2
+    assert stats.last_analysis_error == "RuntimeError: replica died"
+
+
+@pytest.mark.parametrize("index", [0, 3])
+def test_chips_carry_their_frame_time_for_shedding(index: int) -> None:
+    seen: list[float] = []
+    models = FakeModels()
+    original = models.read_plate
+
+    async def spy(chip: PlateChip) -> list[OcrRead] | Shed:
+        seen.append(chip.captured_at)
+        return await original(chip)
+
+    models.read_plate = spy  # type: ignore[method-assign]
+    shard, worker = make_shard(models, FakeMatcher())
+    analyse(shard, worker, range(index, index + 1))
+    assert seen == [T0 + index * 0.5]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone in view: a canvas box, a detector score that names them, their face embedding."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    vector: np.ndarray
+
+
+@dataclass
+class PeopleInView:
+    """Face models that see ``people`` in every frame; the embedder knows a face by its detector score."""
+
+    people: list[Person] = field(default_factory=list)
+
+    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed:
+        return Detections(
+            np.array([p.box for p in self.people], np.float32).reshape(-1, 4),
+            np.array([p.score for p in self.people], np.float32),
+            np.zeros(len(self.people), np.int64),
+        )
+
+    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed:
+        return Detections.empty()
+
+    async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed:
+        [person] = [p for p in self.people if abs(p.score - chip.detector_score) < 1e-3]
+        quality = FaceQuality(100.0, 200.0, chip.detector_score, 1.0, 0.9)
+        crop = FaceCrop(
+            chip.box,
+            chip.detector_score,
+            landmarks_from_box(chip.box),
+            np.zeros((112, 112, 3), np.uint8),
+            quality,
+        )
+        return EmbeddedFace(crop, person.vector)
+
+    async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed:
+        raise AssertionError("no plates here")
+
+
+@dataclass
+class DecidingMatcher:
+    """The real alert decisions behind the matcher client interface."""
+
+    decider: MatchDecider
+    alerted: list[str] = field(default_factory=list)
+
+    async def submit_face(self, observation: FaceObservation) -> bool:
+        decision = self.decider.decide_face(observation)
+        if decision.alert is not None and decision.alert.subject is not None:
+            self.alerted.append(decision.alert.subject.subject_id)
+        return decision.outcome in ("alert", "cooldown")
+
+    async def submit_plate(self, observation: PlateObservation) -> bool:
+        return self.decider.decide_plate(observation).outcome in ("alert", "cooldown")
+
+
+def _unit(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).normal(size=128)
+    return np.asarray(vector / np.linalg.norm(vector), np.float32)
+
+
+def two_subject_decider(vectors: dict[str, np.ndarray]) -> MatchDecider:
+    subjects, photos = {}, []
+    for subject_id, vector in vectors.items():
+        photo = EnrolledPhoto(f"{subject_id}-1", f"{subject_id}-1.jpg", 0.9, vector)
+        subjects[subject_id] = Subject(
+            subject_id, subject_id, "test", None, "op", datetime.now(UTC), (photo,)
+        )
+        photos.append(photo)
+    snapshot = WatchlistSnapshot(
+        subjects, np.stack([p.embedding for p in photos]), tuple(vectors), tuple(p.photo_id for p in photos)
+    )
+    return MatchDecider(WatchlistMatcher.build(snapshot, 0.5), HotlistMatcher([], datetime.now(UTC)), 120.0)
+
+
+def test_a_restarted_shard_does_not_reuse_track_ids_the_matcher_already_decided() -> None:
+    vectors = {"subject-a": _unit(1), "subject-b": _unit(2)}
+    subject_a = Person((100, 100, 200, 220), 0.81, vectors["subject-a"])
+    subject_b = Person((400, 100, 500, 220), 0.82, vectors["subject-b"])
+    matcher = DecidingMatcher(two_subject_decider(vectors))
+    spec = CameraSpec(CameraRef("cam-1", "Camera 1", "fr"), "unused.mp4", 2.0, faces=True, plates=False)
+
+    models = PeopleInView([subject_a])
+    before = CameraShard([spec], ShardSettings(), models, matcher, clock=lambda: T0)
+    analyse(before, before.workers[0], range(3))
+    assert matcher.alerted == ["subject-a"]
+
+    # The shard's process dies and Ray starts a new one: a new shard, its trackers new too. Subject B
+    # is the first face it sees; then subject A, still in view, is tracked again.
+    models.people = [subject_b]
+    after = CameraShard([spec], ShardSettings(), models, matcher, clock=lambda: T0 + 2.0)
+    analyse(after, after.workers[0], range(3, 5))
+    models.people = [subject_b, subject_a]
+    analyse(after, after.workers[0], range(5, 8))
+    assert matcher.alerted == ["subject-a", "subject-b"]  # B alerts; A's new track is in cooldown
+    assert matcher.decider.counts.get("cooldown") == 1
