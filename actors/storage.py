@@ -7,25 +7,17 @@ replace means a crash at any point leaves either the old file or the new one, ne
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from serve.errors import StoreError
+from serve.models.files import exclusive_lock, fsync_directory
 
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename inside ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+__all__ = ["exclusive_lock", "read_table", "write_bytes_atomic", "write_table_atomic"]
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -67,15 +59,3 @@ def read_table(path: Path, schema: pa.Schema) -> pa.Table:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowException, ValueError) as exc:
         raise StoreError(f"{path} has columns of the wrong type: {exc}") from exc
-
-
-@contextlib.contextmanager
-def exclusive_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock so that concurrent writers (CLI, API, matcher) serialise."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

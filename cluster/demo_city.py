@@ -88,8 +88,10 @@ def drive_past(scene: Path, seconds: float = 8.0, gap_s: float = 3.5) -> list[Im
     steps = int(seconds * FPS)
     span = max(0, resized.shape[1] - FRAME_W)
     top = (resized.shape[0] - FRAME_H) // 2
-    frames = [
-        np.ascontiguousarray(resized[top : top + FRAME_H, int(span * i / max(1, steps - 1)) :][:, :FRAME_W])
+    frames: list[Image] = [
+        np.ascontiguousarray(
+            resized[top : top + FRAME_H, int(span * i / max(1, steps - 1)) :][:, :FRAME_W], dtype=np.uint8
+        )
         for i in range(steps)
     ]
     road = _street(np.random.default_rng(1))
