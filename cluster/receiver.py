@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -227,11 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"receiver: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    # Handlers of our own: a process started in the background inherits SIGINT ignored, and a service
+    # manager stops it with SIGTERM; either must end it cleanly.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     print(f"listening on {receiver.url}", flush=True)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         receiver.stop()
     return 0
