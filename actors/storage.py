@@ -6,16 +6,13 @@ replace means a crash at any point leaves either the old file or the new one, ne
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from serve.errors import StoreError
-from serve.models.files import exclusive_lock, fsync_directory
+from serve.models.files import atomic_file, exclusive_lock
 
 __all__ = ["exclusive_lock", "read_table", "write_bytes_atomic", "write_table_atomic"]
 
@@ -23,18 +20,8 @@ __all__ = ["exclusive_lock", "read_table", "write_bytes_atomic", "write_table_at
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new content, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    fsync_directory(path.parent)
+    with atomic_file(path) as handle:
+        handle.write(data)
 
 
 def write_table_atomic(path: Path, table: pa.Table) -> None:

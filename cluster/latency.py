@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from cluster.receiver import alert_latency_s
 
 ALERT_KINDS = ("face", "plate")
 
@@ -21,25 +24,14 @@ class LatencyLog:
 
     by_kind: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in ALERT_KINDS})
 
-    def record(self, kind: str, seconds: float) -> None:
-        """One delivered alert of ``kind``."""
-        self.by_kind.setdefault(kind, []).append(seconds)
-
-    def values(self, kind: str | None = None) -> list[float]:
-        """Latencies of one kind, or of all alerts."""
-        if kind is not None:
-            return list(self.by_kind.get(kind, []))
-        return [value for values in self.by_kind.values() for value in values]
-
-    def percentile(self, q: float, kind: str | None = None) -> float:
-        """Nearest-rank percentile of one kind, or of all alerts; NaN when there are none."""
-        return nearest_rank(self.values(kind), q)
+    def record(self, alert: dict[str, Any], received_at: float) -> None:
+        """One delivered alert (its webhook JSON), received at ``received_at`` (unix seconds)."""
+        self.by_kind.setdefault(str(alert["kind"]), []).append(alert_latency_s(alert, received_at))
 
     def describe(self) -> str:
         """One line: count, p50 and p95 per kind."""
         parts = []
-        for kind in self.by_kind:
-            values = self.values(kind)
+        for kind, values in self.by_kind.items():
             if values:
                 parts.append(
                     f"{kind} ({len(values)}) p50 {nearest_rank(values, 50):.2f} s, "

@@ -7,7 +7,6 @@ import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +94,7 @@ def run_demo(
     def on_alert(alert: dict[str, Any]) -> None:
         received = time.time()
         result.alerts.append(alert)
-        captured = datetime.fromisoformat(alert["captured_at"]).timestamp()
-        result.latency.record(str(alert["kind"]), received - captured)
+        result.latency.record(alert, received)
         print(describe_alert(alert, received), flush=True)
 
     receiver = AlertReceiver(os.environ[DEMO_SECRET_ENV].encode(), on_alert=on_alert).start()

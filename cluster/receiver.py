@@ -186,9 +186,13 @@ class AlertReceiver:
         return 200, "ok"
 
 
+def alert_latency_s(alert: dict[str, Any], received_at: float) -> float:
+    """Seconds from the alert's frame (``captured_at``) to ``received_at`` (unix seconds)."""
+    return received_at - datetime.fromisoformat(alert["captured_at"]).timestamp()
+
+
 def describe_alert(alert: dict[str, Any], received_at: float) -> str:
     """One line for an operator's console: kind, camera, subject or plate, score, latency."""
-    captured = datetime.fromisoformat(alert["captured_at"]).timestamp()
     camera = alert["camera"]
     if alert["kind"] == "face":
         subject = alert["subject"]
@@ -198,7 +202,7 @@ def describe_alert(alert: dict[str, Any], received_at: float) -> str:
         what = f"plate {plate['text']} ({plate['match']} hit on {plate['hotlist_plate']}: {plate['reason']})"
     return (
         f"ALERT {alert['kind']:<5} camera {camera['id']} ({camera['name']}): {what}; "
-        f"latency {received_at - captured:.2f} s; status {alert['status']}: verify before acting"
+        f"latency {alert_latency_s(alert, received_at):.2f} s; status {alert['status']}: verify before acting"
     )
 
 

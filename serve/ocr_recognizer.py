@@ -15,7 +15,7 @@ import hashlib
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from serve.plate_lines import Grey
 from serve.types import OcrRead
 
 PLATE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-RECOGNIZER_FILE = "english_g2.pth"  # the name EasyOCR looks for
+RECOGNIZER_FILE = "english_g2.pth"  # the names EasyOCR looks for
+DETECTOR_FILE = "craft_mlt_25k.pth"
 LINE_HEIGHT_PX = 64  # the height EasyOCR's English g2 recogniser reads at
 MAX_BATCH = 8
 # Lines wider than the narrowest of their batch by more than this factor start a new batch: padding a
@@ -35,19 +36,44 @@ MAX_BATCH = 8
 _MAX_WIDTH_SPREAD = 1.5
 
 
-def recognizer_model_dir(recognizer_path: Path, links_root: Path) -> Path:
-    """A folder holding the recogniser weights under the name EasyOCR looks for (a link to the file)."""
-    key = hashlib.sha256(str(recognizer_path.resolve()).encode()).hexdigest()[:16]
-    folder = links_root / key
+def easyocr_model_dir(weights: Mapping[str, Path], links_root: Path) -> Path:
+    """A folder holding ``weights`` (file name EasyOCR looks for -> cached file) as links."""
+    key = hashlib.sha256("|".join(str(path.resolve()) for path in weights.values()).encode()).hexdigest()
+    folder = links_root / key[:16]
     folder.mkdir(parents=True, exist_ok=True)
-    link = folder / RECOGNIZER_FILE
-    if link.is_symlink() and Path(os.readlink(link)) == recognizer_path.resolve():
-        return folder
-    temporary = folder / f".{RECOGNIZER_FILE}.{os.getpid()}"
-    temporary.unlink(missing_ok=True)
-    temporary.symlink_to(recognizer_path.resolve())
-    os.replace(temporary, link)
+    for name, source in weights.items():
+        link = folder / name
+        if link.is_symlink() and Path(os.readlink(link)) == source.resolve():
+            continue
+        temporary = folder / f".{name}.{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(source.resolve())
+        os.replace(temporary, link)
     return folder
+
+
+def open_easyocr(weights: Mapping[str, Path], *, roles: str, links_root: Path, device: str) -> Any:
+    """An ``easyocr.Reader`` on ``weights`` alone (CRAFT only if its file is among them); never downloads.
+
+    ``roles`` names the model roles in the error raised when the files do not load.
+    """
+    import easyocr
+
+    folder = easyocr_model_dir(weights, links_root)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch deprecations in EasyOCR's quantisation
+            return easyocr.Reader(
+                ["en"],
+                gpu=device if device.startswith("cuda") else False,
+                model_storage_directory=str(folder),
+                download_enabled=False,
+                detector=DETECTOR_FILE in weights,
+                verbose=False,
+            )
+    except (AssertionError, FileNotFoundError, RuntimeError) as exc:
+        paths = ", ".join(str(path) for path in weights.values())
+        raise ModelCorruptError(f"model for role {roles} ({paths}) does not load in EasyOCR: {exc}") from exc
 
 
 class EasyOcrRecognizer:
@@ -68,25 +94,8 @@ class EasyOcrRecognizer:
     @classmethod
     def load(cls, recognizer_path: Path, *, links_root: Path, device: str) -> EasyOcrRecognizer:
         """Load the recogniser from its weight file; never downloads, never loads CRAFT."""
-        import easyocr
-
-        model_dir = recognizer_model_dir(recognizer_path, links_root)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # torch deprecations in EasyOCR's quantisation
-                reader = easyocr.Reader(
-                    ["en"],
-                    gpu=device if device.startswith("cuda") else False,
-                    model_storage_directory=str(model_dir),
-                    download_enabled=False,
-                    detector=False,
-                    verbose=False,
-                )
-        except (AssertionError, FileNotFoundError, RuntimeError) as exc:
-            raise ModelCorruptError(
-                f"model for role 'ocr_recognizer' ({recognizer_path}) does not load in EasyOCR: {exc}"
-            ) from exc
-        return cls(reader)
+        weights = {RECOGNIZER_FILE: recognizer_path}
+        return cls(open_easyocr(weights, roles="'ocr_recognizer'", links_root=links_root, device=device))
 
     def recognize(self, lines: Sequence[Grey]) -> list[OcrRead]:
         """Text and confidence of each grey line image, in order; an empty image reads as nothing."""

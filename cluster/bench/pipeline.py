@@ -18,7 +18,6 @@ import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +115,7 @@ def pipeline_run(
 
     def on_alert(alert: dict[str, Any]) -> None:
         if measuring:
-            captured = datetime.fromisoformat(alert["captured_at"]).timestamp()
-            result.latency.record(str(alert["kind"]), time.time() - captured)
+            result.latency.record(alert, time.time())
 
     receiver = AlertReceiver(os.environ[SECRET_ENV].encode(), on_alert=on_alert).start()
     camera_configs = [

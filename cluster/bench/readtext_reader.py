@@ -7,8 +7,6 @@ it: it is the baseline of the benchmark only.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,10 +17,8 @@ import cv2
 import numpy as np
 
 from serve.imaging import Image, crop, expand_box
-from serve.ocr_recognizer import PLATE_ALPHABET, RECOGNIZER_FILE
+from serve.ocr_recognizer import DETECTOR_FILE, PLATE_ALPHABET, RECOGNIZER_FILE, open_easyocr
 from serve.types import Box, OcrRead
-
-_DETECTOR_FILE = "craft_mlt_25k.pth"
 
 
 @dataclass(frozen=True)
@@ -55,19 +51,9 @@ class ReadtextPlateReader:
         cls, detector_path: Path, recognizer_path: Path, *, links_root: Path, device: str
     ) -> ReadtextPlateReader:
         """EasyOCR with CRAFT and the recogniser from their weight files; never downloads."""
-        import easyocr
-
-        folder = _model_dir(detector_path, recognizer_path, links_root)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # torch deprecations in EasyOCR's quantisation
-            reader = easyocr.Reader(
-                ["en"],
-                gpu=device if device.startswith("cuda") else False,
-                model_storage_directory=str(folder),
-                download_enabled=False,
-                verbose=False,
-            )
-        return cls(reader)
+        weights = {DETECTOR_FILE: detector_path, RECOGNIZER_FILE: recognizer_path}
+        roles = "'ocr_detector'/'ocr_recognizer'"
+        return cls(open_easyocr(weights, roles=roles, links_root=links_root, device=device))
 
     def read_many(self, chips: Sequence[tuple[Image, Box]]) -> list[list[OcrRead]]:
         """One read per view of each plate."""
@@ -93,19 +79,3 @@ class ReadtextPlateReader:
 
 def _centre_y(quad: Any) -> float:
     return float(np.mean([point[1] for point in quad]))
-
-
-def _model_dir(detector_path: Path, recognizer_path: Path, links_root: Path) -> Path:
-    """A folder holding both weights under the names EasyOCR looks for (links to the cached files)."""
-    key = hashlib.sha256(f"{detector_path.resolve()}|{recognizer_path.resolve()}".encode()).hexdigest()[:16]
-    folder = links_root / key
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, source in ((_DETECTOR_FILE, detector_path), (RECOGNIZER_FILE, recognizer_path)):
-        link = folder / name
-        if link.is_symlink() and Path(os.readlink(link)) == source.resolve():
-            continue
-        temporary = folder / f".{name}.{os.getpid()}"
-        temporary.unlink(missing_ok=True)
-        temporary.symlink_to(source.resolve())
-        os.replace(temporary, link)
-    return folder
