@@ -1,12 +1,11 @@
-"""The dispatcher as a Ray actor: one per city, owning the outbox file."""
+"""The dispatcher as a Ray actor: one per city, on the state node, owning the outbox file."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import ray
 
@@ -15,50 +14,70 @@ from actors.dispatch.backoff import Backoff
 from actors.dispatch.dispatcher import Dispatcher
 from actors.dispatch.outbox import Outbox
 from actors.dispatch.webhook import WebhookEndpoint
+from cluster.config.dispatch import EndpointConfig
 from serve.alerts import Alert
+from serve.errors import StoreError
+
+
+@dataclass(frozen=True)
+class DispatchStopReport:
+    """What :meth:`DispatcherActor.stop` left: all delivered and logged, or what is still pending."""
+
+    delivered_all: bool
+    pending_deliveries: int  # (alert, endpoint) pairs not yet acknowledged; they stay in the outbox
+    unlogged_alerts: int
 
 
 @ray.remote(num_cpus=0.1, max_restarts=-1, max_task_retries=-1)
 class DispatcherActor:
-    """Delivers alerts; after a restart it resends whatever its outbox still holds."""
+    """Delivers alerts from the moment it starts: after a restart it resends what its outbox holds.
 
-    def __init__(
-        self, data_dir: str, endpoints: Sequence[tuple[str, str, str, float]], backoff: Backoff
-    ) -> None:
-        hooks = [
-            WebhookEndpoint(name, url, os.environ[secret_env].encode(), timeout_s)
-            for name, url, secret_env, timeout_s in endpoints
-        ]
+    The webhook secrets are read here, on the state node, from the environment or the secret files the
+    config names; they never pass through Ray (arguments, runtime_env), where the dashboard shows them.
+    """
+
+    def __init__(self, data_dir: str, endpoints: Sequence[EndpointConfig], backoff: Backoff) -> None:
+        hooks = [WebhookEndpoint(e.name, e.url, e.secret(), e.timeout_s) for e in endpoints]
         folder = Path(data_dir)
         outbox = Outbox(folder / "outbox.sqlite3", [h.name for h in hooks])
         self._dispatcher = Dispatcher(outbox, hooks, backoff, AlertLog(folder / "alerts"))
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._failures_to_inject = 0
+        # An async actor's constructor runs on its event loop: delivery starts here, not on a later call,
+        # so a dispatcher Ray restarts resends pending alerts at once.
+        self._task = asyncio.get_running_loop().create_task(self._dispatcher.run(self._stop))
 
-    def _ensure_running(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._dispatcher.run(self._stop))
-
-    async def start(self) -> None:
-        """Start delivering (also resends what an earlier run left)."""
-        self._ensure_running()
+    async def ready(self) -> bool:
+        """True once constructed (the outbox is open and the secrets were found)."""
+        return not self._task.done()
 
     async def submit(self, alert: Alert) -> bool:
-        """Store and send an alert."""
-        self._ensure_running()
+        """Store an alert durably (fsync'd) for delivery; False if this alert id was already stored."""
+        if self._failures_to_inject > 0:
+            self._failures_to_inject -= 1
+            raise StoreError(f"injected fault: alert {alert.alert_id} was not stored")
         return await self._dispatcher.submit(alert)
 
+    async def alert_bodies_since(self, created_after: float) -> list[bytes]:
+        """Bodies of the alerts stored after ``created_after`` (unix s): what a restarted matcher decided."""
+        return await asyncio.to_thread(self._dispatcher.outbox.bodies_since, created_after)
+
     async def drain(self, timeout_s: float) -> bool:
-        """Wait until every alert is delivered."""
-        self._ensure_running()
+        """Wait until every alert is delivered and logged, at most ``timeout_s``."""
         return await self._dispatcher.drain(timeout_s)
 
-    async def stop(self) -> None:
-        """Stop the delivery loop."""
+    async def stop(self, drain_timeout_s: float) -> DispatchStopReport:
+        """Deliver what is pending for at most ``drain_timeout_s``, then stop; says what is left."""
+        delivered_all = await self._dispatcher.drain(drain_timeout_s)
         self._stop.set()
-        if self._task is not None:
-            await self._task
+        await self._task
+        counts = await asyncio.to_thread(self._dispatcher.outbox.counts)
+        return DispatchStopReport(delivered_all, counts["pending"], counts["unlogged"])
 
-    def stats(self) -> dict[str, Any]:
+    def inject_submit_failures(self, count: int) -> None:
+        """Fault drill: the next ``count`` submits fail as a full disk would (nothing is stored)."""
+        self._failures_to_inject = count
+
+    def stats(self) -> dict[str, int]:
         """Outbox counts."""
         return self._dispatcher.stats()

@@ -1,25 +1,32 @@
 """Deciding alerts: a face or plate track against the watchlist and hotlist, once per track, with cooldown.
 
-Pure logic (no Ray); the matcher actor in ``actors/matcher_actor.py`` wraps it. Observations of people
-who match nobody are dropped here: nothing about them is kept.
+Pure logic (no Ray); the matcher actor in ``actors/matcher_actor.py`` wraps it. Deciding and
+remembering are two steps: :meth:`MatchDecider.decide_face` and :meth:`MatchDecider.decide_plate` change
+nothing, and :meth:`MatchDecider.settle` records a decision once its alert is durable in the outbox, so
+an alert that could not be stored leaves its track open to be decided again. The alert id is derived
+from the track, so deciding the same track again gives the same id and the outbox and the receivers
+drop the repeat. Observations of people who match nobody are dropped here: nothing about them is kept.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher
-from serve.alerts import Alert, CameraRef, PlateRef, SubjectRef
+from serve.alerts import Alert, AlertKind, CameraRef, PlateRef, SubjectRef, alert_id_for
+from serve.errors import SafeCityError
 from serve.plate_vote import PlateVerdict
 
 # Decisions about tracks older than this are forgotten (bounds memory on a long run).
-_TRACK_MEMORY_S = 600.0
+TRACK_MEMORY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -46,11 +53,60 @@ class PlateObservation:
 
 
 @dataclass(frozen=True)
+class DecisionMark:
+    """What the matcher remembers of a settled track: it is done, and what it matched (for the cooldown)."""
+
+    camera_id: str
+    kind: AlertKind
+    track_id: int
+    match_key: str  # "subject:<id>" or "plate:<hotlist plate>"
+    at: float  # unix seconds of the frame decided on
+    alerted: bool  # False: matched, but within the cooldown of an earlier alert
+
+    @property
+    def track(self) -> tuple[str, str, int]:
+        """The track's key in the matcher's memory."""
+        return (self.camera_id, self.kind, self.track_id)
+
+    @property
+    def cooldown_key(self) -> tuple[str, str]:
+        """The cooldown's key: what matched, on which camera."""
+        return (self.camera_id, self.match_key)
+
+
+def mark_from_alert_body(body: bytes) -> DecisionMark:
+    """The decision an alert in the outbox records (its webhook body, README "Webhook contract")."""
+    try:
+        doc = json.loads(body)
+        kind = doc["kind"]
+        if kind == "face":
+            key = f"subject:{doc['subject']['id']}"
+        elif kind == "plate":
+            key = f"plate:{doc['plate']['hotlist_plate']}"
+        else:
+            raise ValueError(f"unknown alert kind {kind!r}")
+        captured_at = datetime.fromisoformat(doc["captured_at"]).timestamp()
+        return DecisionMark(doc["camera"]["id"], kind, int(doc["track_id"]), key, captured_at, alerted=True)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SafeCityError(f"an alert in the outbox is not a valid webhook body: {exc}") from exc
+
+
+Outcome = Literal["alert", "no-match", "track-done", "cooldown"]
+
+
+@dataclass(frozen=True)
 class Decision:
-    """What became of an observation: an alert, or why not."""
+    """What an observation should become: an alert, or why not; ``mark`` is what settling remembers."""
 
     alert: Alert | None
-    outcome: str  # "alert", "no-match", "track-done", "cooldown"
+    outcome: Outcome
+    camera_id: str
+    mark: DecisionMark | None = None
+
+    @property
+    def settles_track(self) -> bool:
+        """Whether the camera can stop sending observations of this track."""
+        return self.outcome in ("alert", "cooldown", "track-done")
 
 
 @dataclass
@@ -66,24 +122,45 @@ class MatchDecider:
     counts: dict[str, int] = field(default_factory=dict)
     track_done_by_camera: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def memory_s(self) -> float:
+        """How far back decisions matter: the track memory, or the cooldown if longer."""
+        return max(TRACK_MEMORY_S, self.cooldown_s)
+
     def replace_lists(self, watchlist: WatchlistMatcher, hotlist: HotlistMatcher) -> None:
         """Use new snapshots of the lists (after an enrolment, removal or hotlist change)."""
         self.watchlist, self.hotlist = watchlist, hotlist
 
+    def remember(self, marks: Iterable[DecisionMark]) -> int:
+        """Take back decisions an earlier matcher settled (rebuilt from the outbox after a restart)."""
+        count = 0
+        for mark in marks:
+            self._record(mark)
+            count += 1
+        return count
+
     def decide_face(self, observation: FaceObservation) -> Decision:
-        """Match a face track's embedding; an alert for the first match of the track."""
-        track = (observation.camera.camera_id, "face", observation.track_id)
-        if track in self._decided_tracks:
-            return self._track_done(observation.camera.camera_id)
+        """Match a face track's embedding; an alert for the first match of the track (not yet recorded)."""
+        camera_id = observation.camera.camera_id
+        if (camera_id, "face", observation.track_id) in self._decided_tracks:
+            return Decision(None, "track-done", camera_id)
         [match] = self.watchlist.match(observation.embedding[None, :])
         if match is None:
-            return self._count(Decision(None, "no-match"))
-        if self._settle_in_cooldown(track, f"subject:{match.subject_id}", observation.captured_at):
-            return self._count(Decision(None, "cooldown"))
+            return Decision(None, "no-match", camera_id)
+        mark = DecisionMark(
+            camera_id,
+            "face",
+            observation.track_id,
+            f"subject:{match.subject_id}",
+            observation.captured_at,
+            True,
+        )
+        if self._in_cooldown(mark):
+            return Decision(None, "cooldown", camera_id, replace(mark, alerted=False))
         subject = self.watchlist.snapshot.subjects[match.subject_id]
         photo = next(p.photo_file for p in subject.photos if p.photo_id == match.photo_id)
         alert = Alert(
-            alert_id=str(uuid.uuid4()),
+            alert_id=alert_id_for(camera_id, "face", observation.track_id),
             kind="face",
             camera=observation.camera,
             captured_at=datetime.fromtimestamp(observation.captured_at, UTC),
@@ -94,21 +171,24 @@ class MatchDecider:
             threshold=match.threshold,
             model_versions=self.model_versions,
         )
-        return self._count(Decision(alert, "alert"))
+        return Decision(alert, "alert", camera_id, mark)
 
     def decide_plate(self, observation: PlateObservation) -> Decision:
         """Check a plate track's voted text against the hotlist; an alert for the first hit of the track."""
-        track = (observation.camera.camera_id, "plate", observation.track_id)
-        if track in self._decided_tracks:
-            return self._track_done(observation.camera.camera_id)
+        camera_id = observation.camera.camera_id
+        if (camera_id, "plate", observation.track_id) in self._decided_tracks:
+            return Decision(None, "track-done", camera_id)
         verdict = observation.verdict
         match = self.hotlist.match(verdict.text)
         if match is None:
-            return self._count(Decision(None, "no-match"))
-        if self._settle_in_cooldown(track, f"plate:{match.plate}", observation.captured_at):
-            return self._count(Decision(None, "cooldown"))
+            return Decision(None, "no-match", camera_id)
+        mark = DecisionMark(
+            camera_id, "plate", observation.track_id, f"plate:{match.plate}", observation.captured_at, True
+        )
+        if self._in_cooldown(mark):
+            return Decision(None, "cooldown", camera_id, replace(mark, alerted=False))
         alert = Alert(
-            alert_id=str(uuid.uuid4()),
+            alert_id=alert_id_for(camera_id, "plate", observation.track_id),
             kind="plate",
             camera=observation.camera,
             captured_at=datetime.fromtimestamp(observation.captured_at, UTC),
@@ -124,28 +204,30 @@ class MatchDecider:
             ),
             model_versions=self.model_versions,
         )
-        return self._count(Decision(alert, "alert"))
+        return Decision(alert, "alert", camera_id, mark)
 
-    def _settle_in_cooldown(self, track: tuple[str, str, int], key: str, at: float) -> bool:
-        """Mark a matched track decided; True if its camera alerted on ``key`` within the cooldown."""
-        self._decided_tracks[track] = at
-        camera_id = track[0]
-        last = self._last_alert.get((camera_id, key))
-        if last is not None and at - last < self.cooldown_s:
-            return True
-        self._last_alert[(camera_id, key)] = at
-        self._forget_before(at - _TRACK_MEMORY_S)
-        return False
+    def settle(self, decision: Decision) -> None:
+        """Record a decision: call once its alert (if any) is durable in the outbox, never before."""
+        self.counts[decision.outcome] = self.counts.get(decision.outcome, 0) + 1
+        if decision.outcome == "track-done":  # counted per camera, so that a suppression is visible
+            camera_id = decision.camera_id
+            self.track_done_by_camera[camera_id] = self.track_done_by_camera.get(camera_id, 0) + 1
+        if decision.mark is not None:
+            self._record(decision.mark)
+            self._forget_before(decision.mark.at - self.memory_s)
+
+    def _in_cooldown(self, mark: DecisionMark) -> bool:
+        last = self._last_alert.get(mark.cooldown_key)
+        return last is not None and mark.at - last < self.cooldown_s
+
+    def _record(self, mark: DecisionMark) -> None:
+        self._decided_tracks[mark.track] = max(mark.at, self._decided_tracks.get(mark.track, mark.at))
+        if mark.alerted:
+            last = self._last_alert.get(mark.cooldown_key)
+            self._last_alert[mark.cooldown_key] = mark.at if last is None else max(last, mark.at)
 
     def _forget_before(self, horizon: float) -> None:
         for track in [t for t, at in self._decided_tracks.items() if at < horizon]:
             del self._decided_tracks[track]
-
-    def _track_done(self, camera_id: str) -> Decision:
-        """A track already decided: counted per camera, so that a suppression is visible to operators."""
-        self.track_done_by_camera[camera_id] = self.track_done_by_camera.get(camera_id, 0) + 1
-        return self._count(Decision(None, "track-done"))
-
-    def _count(self, decision: Decision) -> Decision:
-        self.counts[decision.outcome] = self.counts.get(decision.outcome, 0) + 1
-        return decision
+        for key in [k for k, at in self._last_alert.items() if at < horizon]:
+            del self._last_alert[key]

@@ -24,14 +24,22 @@ def connect_ray() -> None:
     ray.init(address=address, include_dashboard=False if address is None else None, log_to_driver=False)
 
 
+def report(pipeline: RunningPipeline) -> None:
+    """Print one JSON line per camera and one for the outbox."""
+    for row in pipeline.camera_stats():
+        print(json.dumps({"camera": dataclasses.asdict(row)}), flush=True)
+    print(json.dumps({"dispatch": ray.get(pipeline.dispatcher.stats.remote())}), flush=True)
+
+
 def run(config: SafeCityConfig, stop: threading.Event, report_every_s: float = 30.0) -> RunningPipeline:
     """Start the pipeline and report camera counters until ``stop`` is set."""
     pipeline = start_pipeline(config)
     print(f"safecity: running {len(config.cameras)} camera(s); Ctrl-C or SIGTERM stops", flush=True)
     while not stop.wait(report_every_s):
-        for row in pipeline.camera_stats():
-            print(json.dumps({"camera": dataclasses.asdict(row)}), flush=True)
-        print(json.dumps({"dispatch": ray.get(pipeline.dispatcher.stats.remote())}), flush=True)
+        try:
+            report(pipeline)
+        except ray.exceptions.RayError as exc:  # a node lost mid-report: its actors restart elsewhere
+            print(f"safecity: counters unavailable this time: {type(exc).__name__}", flush=True)
     return pipeline
 
 
@@ -40,27 +48,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cluster.job")
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--report-every", type=float, default=30.0, help="seconds between counter reports")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=30.0, help="seconds to deliver pending alerts when stopping"
+    )
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
         if not config.cameras:
             raise SafeCityError(f"{args.config}: cameras: at least one camera is needed to run")
-        for endpoint in config.dispatch.endpoints:
-            endpoint.secret()
     except SafeCityError as exc:
-        print(f"safecity: error: {str(exc).replace(chr(10), '; ')}", file=sys.stderr)
-        return 1
+        return _error(exc)
     connect_ray()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs handlers of its own
         signal.signal(signum, lambda *_: stop.set())
-    pipeline = run(config, stop, args.report_every)
-    delivered = pipeline.stop()
-    outcome = (
-        "all alerts delivered" if delivered else "undelivered alerts stay in the outbox for the next run"
-    )
-    print(f"safecity: stopped; {outcome}")
+    try:
+        pipeline = run(config, stop, args.report_every)
+    except SafeCityError as exc:  # the secrets are read on the state node: a missing one shows here
+        return _error(exc)
+    left = pipeline.stop(args.drain_timeout)
+    if left.delivered_all:
+        print("safecity: stopped; all alerts delivered")
+    else:
+        print(
+            f"safecity: stopped; {left.pending_deliveries} deliveries and {left.unlogged_alerts} alert-log "
+            "writes stay in the outbox for the next run"
+        )
     return 0
+
+
+def _error(exc: SafeCityError) -> int:
+    print(f"safecity: error: {str(exc).replace(chr(10), '; ')}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ def run_demo(
         print(f"demo: pipeline up in {time.monotonic() - started:.0f} s; cameras streaming", flush=True)
         wait_until_finished(pipeline, timeout_s)
         stats = pipeline.camera_stats()
-        result.delivered = pipeline.stop(drain_timeout_s=20)
+        result.delivered = pipeline.stop(drain_timeout_s=20).delivered_all
         result.frames_analysed = sum(row.frames_analysed for row in stats)
         result.frames_dropped = sum(row.frames_dropped for row in stats)
         result.frames_shed = sum(row.shed.total for row in stats)

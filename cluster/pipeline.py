@@ -1,8 +1,15 @@
-"""Starting the live pipeline on a Ray cluster: Serve model apps, dispatcher, matcher, camera shards."""
+"""Starting the live pipeline on a Ray cluster: Serve model apps, dispatcher, matcher, camera shards.
+
+The dispatcher and the matcher read and write ``data_dir``, so they run on the state node (placement
+config); camera shards and Serve replicas never touch it and are spread over the nodes. Every actor is
+named in the config's namespace (``ray list actors --filter namespace=safecity``), and each starts its
+own work in its constructor, so one Ray restarts after a crash carries on without being told.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +21,7 @@ from actors.camera import actor as camera_actor
 from actors.camera.shard import CameraSpec, ShardSettings
 from actors.camera.stats import CameraStats
 from actors.dispatch.backoff import Backoff
+from actors.dispatcher_actor import DispatchStopReport
 from cluster.config import SafeCityConfig
 from cluster.config.cameras import CameraConfig
 from cluster.config.serving import DeploymentConfig
@@ -26,6 +34,7 @@ from serve.deployments import (
     ReplicaSpec,
 )
 from serve.device import threads_for_share
+from serve.errors import SafeCityError
 from serve.models.registry import model_versions
 from serve.plate_text import PlateFormat
 
@@ -35,6 +44,14 @@ DispatcherActor: Any = dispatcher_actor.DispatcherActor
 MatcherActor: Any = matcher_actor.MatcherActor
 
 ROLES = ("face_detector", "plate_detector", "face_embedder", "plate_reader")
+DISPATCHER_NAME = "safecity-dispatcher"
+MATCHER_NAME = "safecity-matcher"
+NAME_FREE_TIMEOUT_S = 60.0  # an earlier run's actors may still be going away (its driver just died)
+
+
+def shard_name(index: int) -> str:
+    """The name of the ``index``-th camera shard actor."""
+    return f"safecity-cameras-{index}"
 
 
 def camera_spec(camera: CameraConfig) -> CameraSpec:
@@ -139,28 +156,54 @@ class RunningPipeline:
         """Whether every camera was a file that has ended."""
         return all(ray.get([s.finished.remote() for s in self.shards]))
 
-    def stop(self, drain_timeout_s: float = 30.0) -> bool:
-        """Stop cameras, deliver what is pending, stop the dispatcher; True if everything was delivered."""
+    def stop(self, drain_timeout_s: float = 30.0) -> DispatchStopReport:
+        """Stop cameras, deliver what is pending for at most ``drain_timeout_s``, stop the dispatcher."""
         ray.get([s.stop.remote() for s in self.shards])
-        delivered = bool(ray.get(self.dispatcher.drain.remote(drain_timeout_s)))
-        ray.get(self.dispatcher.stop.remote())
-        return delivered
+        report: DispatchStopReport = ray.get(self.dispatcher.stop.remote(drain_timeout_s))
+        return report
+
+
+def _named(actor_class: Any, name: str, options: dict[str, Any], *args: Any) -> Any:
+    """Create a named actor, waiting while an earlier run's actor of that name is going away."""
+    deadline = time.monotonic() + NAME_FREE_TIMEOUT_S
+    while True:
+        try:
+            return actor_class.options(name=name, **options).remote(*args)
+        except ValueError as exc:  # Ray: "The name ... is already taken"
+            if "already taken" not in str(exc) or time.monotonic() > deadline:
+                raise SafeCityError(
+                    f"actor {name} exists in namespace {options['namespace']}: is another SafeCity job "
+                    "running on this cluster? Stop it first (ray job stop, or ray list actors)"
+                ) from exc
+            time.sleep(0.5)
+
+
+def _started(what: str, ready: Callable[[], object]) -> None:
+    """Wait for an actor's constructor; its error (a missing secret, a locked outbox) as a clear one."""
+    try:
+        ready()
+    except ray.exceptions.RayActorError as exc:
+        raise SafeCityError(f"the {what} could not start on the state node: {exc}") from exc
 
 
 def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
     """Deploy the models and start the actors for every enabled camera of ``config``."""
     data_dir = str(config.data_dir.expanduser().resolve())
-    secrets = {e.secret_env: e.secret().decode() for e in config.dispatch.endpoints}
-    endpoints = [(e.name, e.url, e.secret_env, e.timeout_s) for e in config.dispatch.endpoints]
+    placement = config.placement
+    on_state_node = {"namespace": placement.namespace, **placement.state_node_options()}
     backoff = Backoff(config.dispatch.retry_initial_s, config.dispatch.retry_max_s)
-    dispatcher = DispatcherActor.options(runtime_env={"env_vars": secrets}).remote(
-        data_dir, endpoints, backoff
+    # Endpoint configs name the secret's variable or file; the dispatcher reads it on the state node.
+    dispatcher = _named(
+        DispatcherActor, DISPATCHER_NAME, on_state_node, data_dir, config.dispatch.endpoints, backoff
     )
-    ray.get(dispatcher.start.remote())
+    _started("dispatcher", lambda: ray.get(dispatcher.ready.remote()))
     names = deploy_models(config)
     versions = model_versions(frozenset(config.models.overrides()))
     pipeline = config.pipeline
-    matcher = MatcherActor.remote(
+    matcher = _named(
+        MatcherActor,
+        MATCHER_NAME,
+        on_state_node,
         data_dir,
         config.faces.match_threshold,
         config.faces.scann_min_size,
@@ -169,13 +212,19 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         versions,
         dispatcher,
     )
+    _started("matcher", lambda: ray.get(matcher.stats.remote()))
     cameras = [camera_spec(c) for c in config.cameras if c.enabled and c.kind != "plain"]
     settings = shard_settings(config)
+    spread = {
+        "namespace": placement.namespace,
+        "num_cpus": pipeline.actor_num_cpus,
+        "scheduling_strategy": "SPREAD",
+    }
     actors = [
-        CameraShardActor.options(num_cpus=pipeline.actor_num_cpus).remote(group, settings, names, matcher)
-        for group in shards(cameras, pipeline.cameras_per_actor)
+        _named(CameraShardActor, shard_name(index), spread, group, settings, names, matcher)
+        for index, group in enumerate(shards(cameras, pipeline.cameras_per_actor))
     ]
-    ray.get([actor.start.remote() for actor in actors])
+    ray.get([actor.ready.remote() for actor in actors])
     return RunningPipeline(dispatcher, matcher, actors)
 
 

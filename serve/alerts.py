@@ -8,12 +8,24 @@ score and the threshold, the camera and the capture time.
 from __future__ import annotations
 
 import base64
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 AlertKind = Literal["face", "plate"]
 ALERT_SCHEMA_VERSION = 1
+# Alert ids are name-based UUIDs under this namespace: the same decision always gets the same id.
+_ALERT_ID_NAMESPACE = uuid.UUID("5a0c1e7e-3f1b-4c2d-9b7a-2d4e6f8a0b1c")
+
+
+def alert_id_for(camera_id: str, kind: AlertKind, track_id: int) -> str:
+    """The id of the alert about a track: stable across retries and restarts of the matcher.
+
+    Track ids never repeat on a camera (they start from the shard's start time), so one track gives one
+    id however often it is decided, and two tracks never share one.
+    """
+    return str(uuid.uuid5(_ALERT_ID_NAMESPACE, f"{camera_id}\x1f{kind}\x1f{track_id}"))
 
 
 @dataclass(frozen=True)

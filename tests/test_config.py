@@ -278,3 +278,42 @@ def test_run_refuses_a_malformed_config_naming_the_field(tmp_path: Path) -> None
     )
     assert result.returncode == 1
     assert "cameras[0].analysis_fps" in result.stderr and result.stderr.startswith("safecity: error:")
+
+
+def endpoint_config(tmp_path: Path, endpoint: str) -> SafeCityConfig:
+    return load_config(
+        write(tmp_path, f"dispatch:\n  endpoints: [{{name: cc, url: http://h/a, {endpoint}}}]\n")
+    )
+
+
+def test_webhook_secret_comes_from_the_named_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [endpoint] = endpoint_config(tmp_path, "secret_env: CC_SECRET").dispatch.endpoints
+    monkeypatch.setenv("CC_SECRET", "short")
+    with pytest.raises(ConfigError, match=r"environment variable CC_SECRET must hold .* 16 characters"):
+        endpoint.secret()
+    monkeypatch.setenv("CC_SECRET", "s" * 32)
+    assert endpoint.secret() == b"s" * 32
+
+
+def test_webhook_secret_file_is_relative_to_the_config_and_must_be_private(tmp_path: Path) -> None:
+    [endpoint] = endpoint_config(tmp_path, "secret_file: cc.secret").dispatch.endpoints
+    secret_file = tmp_path / "cc.secret"
+    assert endpoint.secret_file == secret_file
+    with pytest.raises(ConfigError, match=r"secret file .*cc.secret cannot be read"):
+        endpoint.secret()
+    secret_file.write_text("f" * 24 + "\n")
+    secret_file.chmod(0o644)
+    with pytest.raises(ConfigError, match=r"may be read by others \(mode -rw-r--r--\); run: chmod 600"):
+        endpoint.secret()
+    secret_file.chmod(0o600)
+    assert endpoint.secret() == b"f" * 24
+
+
+@pytest.mark.parametrize("sources", ["secret_env: CC_SECRET, secret_file: cc.secret", "timeout_s: 5"])
+def test_an_endpoint_needs_exactly_one_secret_source(tmp_path: Path, sources: str) -> None:
+    with pytest.raises(
+        ConfigError, match=r"dispatch.endpoints\[0\].*exactly one of secret_env and secret_file"
+    ):
+        endpoint_config(tmp_path, sources)

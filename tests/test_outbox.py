@@ -27,6 +27,15 @@ def test_add_is_idempotent_and_keeps_the_first_body(outbox: Outbox) -> None:
     assert outbox.pending_count() == 2
 
 
+def test_bodies_since_gives_what_was_stored_after_a_time_oldest_first(outbox: Outbox) -> None:
+    outbox.add("old", b"0", now=5.0)
+    outbox.add("newer", b"2", now=30.0)
+    outbox.add("new", b"1", now=20.0)
+    outbox.add("new", b"changed", now=40.0)  # a repeat keeps the first body and time
+    assert outbox.bodies_since(10.0) == [b"1", b"2"]
+    assert outbox.bodies_since(30.0) == []
+
+
 def test_due_is_oldest_first_limited_filtered_and_respects_retry_times(outbox: Outbox) -> None:
     outbox.add("late", b"{}", now=20.0)
     outbox.add("early", b"{}", now=10.0)

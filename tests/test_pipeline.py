@@ -144,8 +144,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         result.pending_while_down = ray.get(pipeline.dispatcher.stats.remote())["pending"]
         result.received_while_down = len(receiver.received)
 
+        stored = ray.get(pipeline.dispatcher.stats.remote())["alerts"]
         ray.kill(pipeline.dispatcher, no_restart=False)  # the dispatcher process dies; Ray restarts it
         receiver.start()  # dispatch comes back
+        # Nothing calls the restarted dispatcher: it resumes delivering by itself.
+        wait_for(lambda: len(receiver.received) >= stored, 60, "the restarted dispatcher to deliver")
         result.drained = bool(ray.get(pipeline.dispatcher.drain.remote(60)))
 
         result.rtsp_reconnects_before_cut = stats_by_camera(pipeline)["rtsp-fr"].reconnects

@@ -14,11 +14,13 @@ import pytest
 
 from actors.camera.latest_frame import Frame
 from actors.camera.shard import CameraShard, CameraSpec, CameraWorker, ShardSettings
+from actors.dispatch.backoff import Backoff
 from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher
 from actors.matcher import FaceObservation, MatchDecider, PlateObservation
 from actors.watchlist import EnrolledPhoto, Subject, WatchlistSnapshot
 from serve.alerts import CameraRef
+from serve.errors import StoreError
 from serve.face_analyzer import landmarks_from_box
 from serve.types import (
     Detections,
@@ -96,12 +98,20 @@ class FakeMatcher:
     hotlist: set[str] = field(default_factory=set)
     plates: list[PlateObservation] = field(default_factory=list)
     faces: list[FaceObservation] = field(default_factory=list)
+    failures_left: int = 0  # the next submits raise, as when the outbox could not store an alert
+
+    def _fail_if_told(self) -> None:
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise StoreError("injected: the outbox is full")
 
     async def submit_face(self, observation: FaceObservation) -> bool:
+        self._fail_if_told()
         self.faces.append(observation)
         return False
 
     async def submit_plate(self, observation: PlateObservation) -> bool:
+        self._fail_if_told()
         self.plates.append(observation)
         return observation.verdict.text in self.hotlist
 
@@ -110,7 +120,8 @@ def make_shard(
     models: FakeModels, matcher: FakeMatcher, *, faces: bool = False, plates: bool = True
 ) -> tuple[CameraShard, CameraWorker]:
     spec = CameraSpec(CameraRef("cam-1", "Camera 1", "anpr"), "unused.mp4", 2.0, faces=faces, plates=plates)
-    shard = CameraShard([spec], ShardSettings(plate_min_reads=2, plate_max_reads=4), models, matcher)
+    settings = ShardSettings(plate_min_reads=2, plate_max_reads=4, matcher_retry=Backoff(0.001, 0.002))
+    shard = CameraShard([spec], settings, models, matcher)
     return shard, shard.workers[0]
 
 
@@ -177,6 +188,16 @@ def test_faces_are_embedded_per_track_and_shed_embeddings_counted() -> None:
     shard2, worker2 = make_shard(models, matcher, faces=True, plates=False)
     analyse(shard2, worker2, range(1))
     assert worker2.stats().shed.embed == 1
+
+
+def test_a_match_the_matcher_failed_to_take_is_handed_over_again_not_lost() -> None:
+    models, matcher = FakeModels(), FakeMatcher(hotlist={"MLB803"}, failures_left=2)
+    shard, worker = make_shard(models, matcher)
+    analyse(shard, worker, range(6))
+    [decided] = matcher.plates  # taken on the third try, then the track was settled
+    assert decided.verdict.text == "MLB803"
+    stats = worker.stats()
+    assert (stats.matcher_retries, stats.analysis_errors, stats.plates_read) == (2, 0, 2)
 
 
 def test_an_older_frame_finishing_after_a_newer_one_is_counted_late() -> None:
@@ -263,12 +284,15 @@ class DecidingMatcher:
 
     async def submit_face(self, observation: FaceObservation) -> bool:
         decision = self.decider.decide_face(observation)
+        self.decider.settle(decision)
         if decision.alert is not None and decision.alert.subject is not None:
             self.alerted.append(decision.alert.subject.subject_id)
-        return decision.outcome in ("alert", "cooldown")
+        return decision.settles_track
 
     async def submit_plate(self, observation: PlateObservation) -> bool:
-        return self.decider.decide_plate(observation).outcome in ("alert", "cooldown")
+        decision = self.decider.decide_plate(observation)
+        self.decider.settle(decision)
+        return decision.settles_track
 
 
 def _unit(seed: int) -> np.ndarray:

@@ -60,7 +60,7 @@ class MatcherHandle:
         return bool(await self._actor.submit_plate.remote(observation))
 
 
-@ray.remote(max_restarts=-1)
+@ray.remote(max_restarts=-1, max_task_retries=-1)
 class CameraShardActor:
     """Owns a shard of cameras; restarts (and reconnects its cameras) if its process dies."""
 
@@ -69,18 +69,18 @@ class CameraShardActor:
     ) -> None:
         self._shard = CameraShard(cameras, settings, ServeModels(app_names), MatcherHandle(matcher))
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # An async actor's constructor runs on its event loop: analysis starts here, so a shard Ray
+        # restarts after a crash (on this node or another) reconnects its cameras by itself.
+        self._task = asyncio.get_running_loop().create_task(self._shard.run(self._stop))
 
-    async def start(self) -> None:
-        """Start analysing (idempotent)."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._shard.run(self._stop))
+    async def ready(self) -> bool:
+        """True while analysing (the constructor has run and the shard has not stopped)."""
+        return not self._task.done()
 
     async def stop(self) -> None:
         """Stop analysing and close the streams."""
         self._stop.set()
-        if self._task is not None:
-            await self._task
+        await self._task
 
     def stats(self) -> list[CameraStats]:
         """Per-camera counters."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,6 +82,7 @@ class ShardSettings:
     read_timeout_s: float = 10.0
     stall_timeout_s: float = 15.0
     reconnect: Backoff = field(default_factory=lambda: Backoff(1.0, 60.0))
+    matcher_retry: Backoff = field(default_factory=lambda: Backoff(0.2, 5.0))
 
 
 def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, Box, float]:
@@ -136,6 +138,7 @@ class CameraWorker:
         self.shed_read = 0
         self.errors = 0
         self.last_error: str | None = None
+        self.matcher_retries = 0
 
     def stats(self) -> CameraStats:
         """Counters for operators and the demo summary."""
@@ -156,6 +159,7 @@ class CameraWorker:
             faces_embedded=self.face_book.accepted,
             plates_offered=self.plate_book.offered,
             plates_read=self.plate_book.accepted,
+            matcher_retries=self.matcher_retries,
         )
 
 
@@ -178,6 +182,8 @@ class CameraShard:
             CameraWorker(spec, settings, open_reader(spec, settings), started_at) for spec in cameras
         ]
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._rng = random.Random()
 
     def stats(self) -> list[CameraStats]:
         """Per-camera counters."""
@@ -189,6 +195,7 @@ class CameraShard:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll each camera's newest frame and analyse those that are due."""
+        self._stopping = stop
         for worker in self.workers:
             worker.reader.start()
         fastest = max((w.spec.analysis_fps for w in self.workers), default=1.0)
@@ -277,7 +284,7 @@ class CameraShard:
             encode_jpeg(evidence, self.settings.evidence_jpeg_quality),
             result.crop.quality.score,
         )
-        if await self.matcher.submit_face(observation):
+        if await self._hand_over(worker, lambda: self.matcher.submit_face(observation)):
             worker.face_book.settle(track_id)
 
     def _track_plates(
@@ -324,8 +331,27 @@ class CameraShard:
         observation = PlateObservation(
             worker.spec.ref, track_id, frame.captured_at, verdict, worker.plate_book.evidence(track_id)
         )
-        if await self.matcher.submit_plate(observation):
+        if await self._hand_over(worker, lambda: self.matcher.submit_plate(observation)):
             worker.plate_book.settle(track_id)
+
+    async def _hand_over(self, worker: CameraWorker, submit: Callable[[], Awaitable[bool]]) -> bool:
+        """Give an observation to the matcher, retrying until it is taken: a match must not be lost.
+
+        The matcher raises when it could not store an alert (the outbox failed); the alert id is derived
+        from the track, so a retry that the matcher had in fact stored is dropped as a repeat.
+        """
+        attempt = 0
+        while True:
+            try:
+                return await submit()
+            except Exception:
+                if self._stopping.is_set():
+                    raise
+                attempt += 1
+                worker.matcher_retries += 1
+                with contextlib.suppress(TimeoutError):
+                    delay = self.settings.matcher_retry.delay(attempt, self._rng)
+                    await asyncio.wait_for(self._stopping.wait(), delay)
 
 
 def _box(row: Any) -> Box:

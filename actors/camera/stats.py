@@ -44,3 +44,4 @@ class CameraStats:
     faces_embedded: int
     plates_offered: int
     plates_read: int
+    matcher_retries: int  # observations handed to the matcher again after it failed to take them

@@ -194,6 +194,14 @@ class Outbox:
                 (error[:_MAX_ERROR_CHARS], next_attempt_at, alert_id, endpoint),
             )
 
+    def bodies_since(self, created_after: float) -> list[bytes]:
+        """Bodies of the alerts stored after ``created_after`` (unix s), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM alerts WHERE created_at > ? ORDER BY created_at", (created_after,)
+            ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
     def pending_count(self) -> int:
         """Deliveries to the configured endpoints not yet acknowledged."""
         with self._lock:

@@ -62,10 +62,17 @@ def resolve_relative_paths(config: SafeCityConfig, base_dir: Path) -> SafeCityCo
             model_updates[role.value] = override.model_copy(
                 update={"path": _anchored(override.path, base_dir)}
             )
+    endpoints = [
+        e
+        if e.secret_file is None
+        else e.model_copy(update={"secret_file": _anchored(e.secret_file, base_dir)})
+        for e in config.dispatch.endpoints
+    ]
     return config.model_copy(
         update={
             "data_dir": _anchored(config.data_dir, base_dir),
             "models": models.model_copy(update=model_updates),
+            "dispatch": config.dispatch.model_copy(update={"endpoints": endpoints}),
         }
     )
 

@@ -12,6 +12,7 @@ from cluster.config.dispatch import DispatchConfig
 from cluster.config.faces import FacesConfig
 from cluster.config.models import ModelsConfig
 from cluster.config.pipeline import PipelineConfig
+from cluster.config.placement import PlacementConfig
 from cluster.config.plates import PlatesConfig
 from cluster.config.serving import ServingConfig
 from serve.perception import FaceSettings, PlateSettings
@@ -33,6 +34,7 @@ class SafeCityConfig(Section):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    placement: PlacementConfig = Field(default_factory=PlacementConfig)
 
     def face_settings(self) -> FaceSettings:
         """What the face models are built with: the ``faces`` section on the ``models`` canvas."""
