@@ -76,6 +76,19 @@ def walk_past(
     return frames
 
 
+def standing(portraits: list[Path], seed: int = 0) -> Image:
+    """One frame of people standing side by side (a live camera's still scene), left to right."""
+    frame = _street(np.random.default_rng(seed))
+    for index, portrait in enumerate(portraits):
+        image = read_image(portrait)
+        scale = (FRAME_H * 0.6) / image.shape[0]
+        sprite = np.asarray(
+            cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8
+        )
+        _paste(frame, sprite, int(FRAME_W * (0.1 + 0.45 * index)), int(FRAME_H * 0.2))
+    return frame
+
+
 def drive_past(scene: Path, seconds: float = 8.0, gap_s: float = 3.5) -> list[Image]:
     """Frames of a slow pan across a street scene, as a fixed ANPR camera sees traffic go by.
 

@@ -2,7 +2,7 @@
 
 ``GET /`` answers ``multipart/x-mixed-replace`` with the given frames as JPEG parts, in a loop, at
 ``fps``; any other path is a 404. ``pause()`` keeps every connection open but sends nothing (a stalled
-camera) until ``resume()``.
+camera) until ``resume()``; ``show()`` changes the scene.
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ import cv2
 from serve.imaging import Image
 
 BOUNDARY = "safecityframe"
+
+
+def _encoded(frames: Sequence[Image]) -> list[bytes]:
+    if not frames:
+        raise ValueError("an MJPEG camera needs at least one frame")
+    return [bytes(cv2.imencode(".jpg", frame)[1]) for frame in frames]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -42,7 +48,8 @@ class _Handler(BaseHTTPRequestHandler):
                     owner.running.wait(0.1)
                     due = time.monotonic()
                     continue
-                jpeg = owner.jpegs[index % len(owner.jpegs)]
+                jpegs = owner.jpegs  # one list, even if show() replaces it meanwhile
+                jpeg = jpegs[index % len(jpegs)]
                 head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
                 self.wfile.write(head.encode() + jpeg + b"\r\n")
                 self.wfile.flush()
@@ -70,9 +77,7 @@ class MjpegServer:
     """Serves ``frames`` as an MJPEG stream at ``http://127.0.0.1:PORT/``."""
 
     def __init__(self, frames: Sequence[Image], fps: float = 10.0, port: int = 0) -> None:
-        if not frames:
-            raise ValueError("an MJPEG camera needs at least one frame")
-        self.jpegs = [bytes(cv2.imencode(".jpg", frame)[1]) for frame in frames]
+        self.jpegs = _encoded(frames)
         self.fps = fps
         self.port = port
         self.frames_sent = 0
@@ -96,6 +101,10 @@ class MjpegServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    def show(self, frames: Sequence[Image]) -> None:
+        """Stream these frames from now on (every connection)."""
+        self.jpegs = _encoded(frames)
 
     def pause(self) -> None:
         """Keep connections open but send no more frames."""
