@@ -127,15 +127,21 @@ class MatcherActor:
         while True:
             await asyncio.sleep(self._reload_s)
             try:
-                self.reload_if_changed()
+                await self.reload_if_changed()
             except Exception:  # a list being rewritten must not end reloading for good
                 log.exception("matcher: reloading the lists failed; keeping the previous ones")
 
-    def reload_if_changed(self) -> bool:
-        """Reload the lists if their files changed; returns whether it did."""
+    async def reload_if_changed(self) -> bool:
+        """Reload the lists if their files changed; returns whether it did.
+
+        The index is built on a thread (ScaNN over a large watchlist takes seconds) and swapped in on the
+        event loop, so decisions go on meanwhile against the previous lists.
+        """
         if not self._watch.changed():
             return False
-        watchlist, hotlist = _load_lists(self._data_dir, self._threshold, self._scann_min_size)
+        watchlist, hotlist = await asyncio.to_thread(
+            _load_lists, self._data_dir, self._threshold, self._scann_min_size
+        )
         self._decider.replace_lists(watchlist, hotlist)
         self.reloads += 1
         return True

@@ -81,6 +81,7 @@ class Scenario:
     alerts_after_restart: int = 0
     state_api: str = ""
     job_logs: str = ""
+    first_job_logs: str = ""  # stopped while dispatch was down
     delivered_in_s: float = 0.0
 
 
@@ -145,12 +146,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
     config = write_config(work, data_dir, receiver.url, live.url, secret)
     result = Scenario(receiver, secret)
     entrypoint = [sys.executable, "-m", "cluster.job", "--config", str(config), "--report-every", "5"]
+    entrypoint += ["--drain-timeout", "2"]
     cluster = LocalCluster(work, head_cpus=4, node_cpus=4, node_resources={"node_b": 1}).start()
     saved_env = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
     os.environ.update({k: cluster.env()[k] for k in saved_env})
     reset_auth_token_state()  # this process may have cached another cluster's token
     try:
-        job = cluster.submit_job(entrypoint)
+        job = cluster.submit_job(entrypoint, stop_wait_s=30)
         ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False)
         wait_for(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
         wait_for(lambda: dispatcher_stats()["alerts"] >= 3, 300, "an alert from each camera")
@@ -209,8 +211,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         # The whole job restarts: stopped (SIGTERM, then SIGKILL), submitted again.
         first_run = {i: actor_id(cluster, shard_name(i)) for i in range(len(CAMERAS))}
         cluster.stop_job(job)
+        result.first_job_logs = cluster.job_logs(job)
         restarted_at = time.monotonic()
-        job = cluster.submit_job(entrypoint)
+        job = cluster.submit_job(entrypoint, stop_wait_s=30)
 
         def new_job_analysing(index: int) -> bool:
             fresh = actor_id(cluster, shard_name(index)) not in ("", first_run[index])
@@ -270,6 +273,12 @@ def test_a_new_subject_after_a_shard_restart_alerts_despite_failed_submits(scena
     assert scenario.live_matcher_retries >= 2  # the injected failures were retried, not lost
 
 
+def test_a_job_stopped_during_the_outage_says_what_stays_in_the_outbox(scenario: Scenario) -> None:
+    left = f"stopped; {len(EXPECTED)} deliveries and 0 alert-log writes stay in the outbox for the next run"
+    assert left in scenario.first_job_logs
+    assert "safecity: stopped; all alerts delivered" in scenario.job_logs  # the second, after dispatch
+
+
 def test_state_actors_run_on_the_state_node_and_shards_are_spread(scenario: Scenario) -> None:
     placement = scenario.placement
     assert placement[MATCHER_NAME] == placement[DISPATCHER_NAME] == "head"
@@ -291,4 +300,4 @@ def test_every_fault_was_recovered_from(scenario: Scenario) -> None:
 def test_the_webhook_secret_is_nowhere_in_rays_state_or_the_job_logs(scenario: Scenario) -> None:
     assert '"safecity-matcher"' in scenario.state_api  # the dump does list the actors
     assert scenario.secret not in scenario.state_api
-    assert scenario.secret not in scenario.job_logs
+    assert scenario.secret not in scenario.job_logs + scenario.first_job_logs
