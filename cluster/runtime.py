@@ -53,6 +53,7 @@ class Runtime:
             self.config.models.cache_dir,
             self.config.models.overrides(),
             auto_pull=self.config.models.auto_pull,
+            int8_detectors=self.config.models.detector_int8,
             show_progress=self.show_progress,
         )
 

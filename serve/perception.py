@@ -24,6 +24,7 @@ class FaceSettings:
 
     detector_confidence: float = 0.4
     detector_canvas: Canvas = DEFAULT_CANVAS
+    detector_int8: bool = True  # on the CPU, the int8 version of the detector
     policy: FacePolicy = field(default_factory=FacePolicy)
 
 
@@ -33,6 +34,7 @@ class PlateSettings:
 
     detector_confidence: float = 0.4
     detector_canvas: Canvas = DEFAULT_CANVAS
+    detector_int8: bool = True  # on the CPU, the int8 version of the detector
     formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
     max_corrections: int = 2
     ocr_views: int = 1  # crops of each plate read and voted over (serve.plate_reader.VIEW_SCALES)
@@ -75,10 +77,12 @@ def _build_detector(
     cpu_threads: int | None,
 ) -> YoloDetector:
     limit_library_threads(cpu_threads)  # OpenCV letterboxes inside the detector
+    resolved = resolve_device(device)
+    int8 = settings.detector_int8 and resolved == "cpu"  # int8 QDQ pays on the CPU; a GPU runs float
     return YoloDetector.load(
-        store.onnx_path(role),
+        store.int8_path(role) if int8 else store.onnx_path(role),
         role=role.value,
-        device=resolve_device(device),
+        device=resolved,
         canvas=settings.detector_canvas,
         confidence=settings.detector_confidence,
         cpu_threads=cpu_threads,

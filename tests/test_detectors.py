@@ -125,3 +125,52 @@ def test_face_detector_on_the_default_canvas_finds_the_same_faces(
     for before, after in zip(old, new, strict=True):
         assert len(before) == 1
         assert_same_objects(before, after, min_iou=0.9, max_score_diff=0.15)
+
+
+def float_and_int8(store: ModelStore, role: ModelRole) -> tuple[YoloDetector, YoloDetector]:
+    def load(path: Path) -> YoloDetector:
+        return YoloDetector.load(path, role=role.value, device="cpu", canvas=Canvas(640, 384), confidence=0.3)
+
+    return load(store.onnx_path(role)), load(store.int8_path(role))
+
+
+def assert_int8_keeps_the_clear_detections(float_dets: Detections, int8_dets: Detections) -> None:
+    """Every detection the float graph is sure of (>= 0.5) is found by the int8 graph, in place."""
+    for i in np.flatnonzero(float_dets.confidence >= 0.5):
+        ious = [box_iou(float_dets.box(int(i)), int8_dets.box(j)) for j in range(len(int8_dets))]
+        assert ious, f"int8 lost {float_dets.box(int(i))}"
+        best = int(np.argmax(ious))
+        assert ious[best] > 0.85, (float_dets.box(int(i)), int8_dets.box(best))
+        assert int8_dets.confidence[best] > float_dets.confidence[i] - 0.15  # never much less sure
+
+
+def test_int8_plate_detector_is_made_once_verified_and_finds_what_the_float_graph_finds(
+    pulled: Pulled,
+) -> None:
+    from cluster.bench.plate_set import generate_plates
+
+    int8 = pulled.store.int8_path(PLATE)
+    manifest = ExportManifest.from_json(int8.with_name(int8.name + ".manifest.json").read_text())
+    assert manifest.source_sha256 == sha256_of(pulled.export) and "int8 QDQ" in manifest.exporter
+    made_at = int8.stat().st_mtime_ns
+    assert pulled.store.int8_path(PLATE) == int8 and int8.stat().st_mtime_ns == made_at
+    images = [read_image(PLATE_SCENE), *(s.image for s in generate_plates(24, seed=5))]
+    as_float, as_int8 = float_and_int8(pulled.store, PLATE)
+    clear = 0
+    for before, after in zip(as_float.detect(images), as_int8.detect(images), strict=True):
+        assert_int8_keeps_the_clear_detections(before, after)
+        clear += int(np.sum(before.confidence >= 0.5))
+    assert clear >= 15  # the comparison covered real plates
+
+
+def test_int8_face_detector_finds_what_the_float_graph_finds(model_store: ModelStore) -> None:
+    from cluster.demo_city import walk_past
+    from tests.conftest import PORTRAITS
+
+    images = [read_image(p) for p in PORTRAITS] + walk_past(PORTRAITS, 1.0, 0.2, seed=4)[::4]
+    as_float, as_int8 = float_and_int8(model_store, ModelRole.FACE_DETECTOR)
+    clear = 0
+    for before, after in zip(as_float.detect(images), as_int8.detect(images), strict=True):
+        assert_int8_keeps_the_clear_detections(before, after)
+        clear += int(np.sum(before.confidence >= 0.5))
+    assert clear >= 10

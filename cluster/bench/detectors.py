@@ -2,9 +2,10 @@
 
 Old: ultralytics' predictor on frames letterboxed to the 640x640 square (the pipeline before the
 fixed canvas; the plate detector as its PyTorch ``.pt``). New: the onnxruntime detectors on frames
-letterboxed to ``models.detector_canvas_px``. Both sides get frames already on their canvas, as the
-Serve deployments do, so the rows time detection alone. Old and new rounds alternate, so a load that
-comes and goes on a shared machine weighs on both sides alike.
+letterboxed to ``models.detector_canvas_px``, as configured (int8 on the CPU by default); beside them
+the float onnxruntime graph on the same canvas, so the int8 gain is measured in the same run. All
+get frames already on their canvas, as the Serve deployments do, so the rows time detection alone.
+Rounds alternate, so a load that comes and goes on a shared machine weighs on both sides alike.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Comparison:
     stage: str
     old: tuple[float, float]
     new: tuple[float, float]
+    float_graph: tuple[float, float]  # the float onnxruntime graph on the new canvas
 
 
 def _ultralytics(weights: Path) -> Any:
@@ -61,6 +63,7 @@ def interleaved_rates(old: Work, new: Work, items: int, repeat: int) -> tuple[fl
 def _measure(
     old_model: Any, new: YoloDetector, images: Sequence[Image], repeat: int
 ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Items/s at batch 1 and batch ``len(images)``: ``old_model`` (ultralytics) and ``new``."""
     old_in = [letterbox(image, OLD_CANVAS)[0] for image in images]
     new_in = [letterbox(image, new.canvas)[0] for image in images]
 
@@ -87,8 +90,30 @@ def compare_detectors(
         ("plate detect", ModelRole.PLATE_DETECTOR, runtime.plates.detector, plate_images),
     ):
         old, new = _measure(_ultralytics(runtime.models.path(role)), detector, images, repeat)
-        out.append(Comparison(stage, old, new))
+        as_float = YoloDetector.load(
+            runtime.models.onnx_path(role),
+            role=role.value,
+            device=detector.device,
+            canvas=detector.canvas,
+            confidence=detector.confidence,
+            cpu_threads=1,
+        )
+        float_graph = _measure_pair(as_float, detector, images, repeat)
+        out.append(Comparison(stage, old, new, float_graph))
     return out
+
+
+def _measure_pair(
+    other: YoloDetector, new: YoloDetector, images: Sequence[Image], repeat: int
+) -> tuple[float, float]:
+    """Items/s of ``other`` at batch 1 and batch ``len(images)``, alternating with ``new``."""
+    frames = [letterbox(image, new.canvas)[0] for image in images]
+    n = len(images)
+    one, _ = interleaved_rates(
+        lambda: [other.detect([im]) for im in frames], lambda: [new.detect([im]) for im in frames], n, repeat
+    )
+    many, _ = interleaved_rates(lambda: other.detect(frames), lambda: new.detect(frames), n, repeat)
+    return one, many
 
 
 def comparison_rows(c: Comparison) -> list[tuple[str, float]]:
@@ -98,6 +123,8 @@ def comparison_rows(c: Comparison) -> list[tuple[str, float]]:
         (f"{c.stage}, batch 8", c.new[1]),
         (f"{c.stage}, old (ultralytics 640x640), batch 1", c.old[0]),
         (f"{c.stage}, old (ultralytics 640x640), batch 8", c.old[1]),
+        (f"{c.stage}, float onnxruntime, batch 1", c.float_graph[0]),
+        (f"{c.stage}, float onnxruntime, batch 8", c.float_graph[1]),
     ]
 
 
@@ -105,7 +132,12 @@ def ratio_lines(comparisons: Sequence[Comparison], canvas: Canvas) -> list[str]:
     """New over old, per detector and batch size, from the same run."""
     new_name = f"onnxruntime {canvas.width_px}x{canvas.height_px}"
     return [
-        f"{new_name} / ultralytics 640x640, {c.stage}, batch {size}: {c.new[i] / c.old[i]:.2f}x"
+        line
         for c in comparisons
         for i, size in ((0, 1), (1, 8))
+        for line in (
+            f"{new_name} / ultralytics 640x640, {c.stage}, batch {size}: {c.new[i] / c.old[i]:.2f}x",
+            f"{new_name} as configured / float graph, {c.stage}, batch {size}: "
+            f"{c.new[i] / c.float_graph[i]:.2f}x",
+        )
     ]

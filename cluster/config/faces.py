@@ -45,11 +45,12 @@ class FacesConfig(Section):
         SCANN_MIN_SIZE, ge=1, description="Watchlist photos from which ScaNN replaces exact search."
     )
 
-    def settings(self, detector_canvas: Canvas) -> FaceSettings:
-        """The serve layer's view, with the detector canvas of the ``models`` section."""
+    def settings(self, detector_canvas: Canvas, detector_int8: bool) -> FaceSettings:
+        """The serve layer's view, with the detector canvas and precision of the ``models`` section."""
         return FaceSettings(
             detector_confidence=self.detector_confidence,
             detector_canvas=detector_canvas,
+            detector_int8=detector_int8,
             policy=FacePolicy(
                 min_face_px=self.min_face_px, min_quality=self.min_quality, quality_scale=QualityScale()
             ),

@@ -59,11 +59,12 @@ class PlatesConfig(Section):
         ),
     )
 
-    def settings(self, detector_canvas: Canvas) -> PlateSettings:
-        """The serve layer's view, with the detector canvas of the ``models`` section."""
+    def settings(self, detector_canvas: Canvas, detector_int8: bool) -> PlateSettings:
+        """The serve layer's view, with the detector canvas and precision of the ``models`` section."""
         return PlateSettings(
             detector_confidence=self.detector_confidence,
             detector_canvas=detector_canvas,
+            detector_int8=detector_int8,
             formats=tuple(PlateFormat(f.name, f.pattern) for f in self.formats),
             max_corrections=self.max_corrections,
             ocr_views=self.ocr_views,

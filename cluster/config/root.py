@@ -38,11 +38,11 @@ class SafeCityConfig(Section):
 
     def face_settings(self) -> FaceSettings:
         """What the face models are built with: the ``faces`` section on the ``models`` canvas."""
-        return self.faces.settings(self.models.detector_canvas())
+        return self.faces.settings(self.models.detector_canvas(), self.models.detector_int8)
 
     def plate_settings(self) -> PlateSettings:
         """What the plate models are built with: the ``plates`` section on the ``models`` canvas."""
-        return self.plates.settings(self.models.detector_canvas())
+        return self.plates.settings(self.models.detector_canvas(), self.models.detector_int8)
 
     @field_validator("cameras")
     @classmethod

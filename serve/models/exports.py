@@ -60,9 +60,10 @@ class ExportManifest:
 class OnnxExports:
     """Exports of model files to ONNX under ``root``, one per role, made once and verified on each use."""
 
-    def __init__(self, root: Path, exporter: OnnxExporter) -> None:
+    def __init__(self, root: Path, exporter: OnnxExporter, label: str = "ONNX export") -> None:
         self.root = root
         self._exporter = exporter
+        self.label = label  # what the derived file is, in messages ("ONNX export", "int8 version")
 
     def path(self, role: ModelRole, source: Path) -> Path:
         """Where the export of ``source`` for ``role`` is kept."""
@@ -85,7 +86,7 @@ class OnnxExports:
                 self._verify(role, export, manifest)
                 return export
             if manifest is not None:
-                log.info("model for role '%s': %s changed; exporting it to ONNX again", role, source)
+                log.info("model for role '%s': %s changed; making its %s again", role, source, self.label)
             self._export(role, source, source_sha256, export, manifest_path)
         return export
 
@@ -108,7 +109,7 @@ class OnnxExports:
             return
         actual = sha256_of(export) if export.is_file() else "(missing)"
         raise ModelCorruptError(
-            f"model for role '{role}': the ONNX export at {export} has sha256 {actual}, but its manifest "
+            f"model for role '{role}': the {self.label} at {export} has sha256 {actual}, but its manifest "
             f"records {manifest.export_sha256}; {REEXPORT_FIX}"
         )
 
@@ -124,7 +125,7 @@ class OnnxExports:
                 exporter = self._exporter(source, tmp)
             except Exception as exc:  # the exporter (ultralytics, torch) raises many types
                 raise ModelCorruptError(
-                    f"model for role '{role}': {source} could not be exported to ONNX: {exc}"
+                    f"model for role '{role}': the {self.label} of {source} could not be made: {exc}"
                 ) from exc
             export_sha256 = sha256_of(tmp)
             replace_durably(tmp, export)
@@ -136,4 +137,4 @@ class OnnxExports:
         with atomic_file(manifest_path) as handle:
             handle.write(manifest.to_json().encode())
         self._verify(role, export, manifest)
-        log.info("model for role '%s': exported %s to %s", role, source, export)
+        log.info("model for role '%s': made the %s of %s at %s", role, self.label, source, export)

