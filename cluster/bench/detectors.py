@@ -96,7 +96,7 @@ def compare_detectors(
             device=detector.device,
             canvas=detector.canvas,
             confidence=detector.confidence,
-            cpu_threads=1,
+            cpu_threads=None,  # as the runtime's own detectors (one thread per core)
         )
         float_graph = _measure_pair(as_float, detector, images, repeat)
         out.append(Comparison(stage, old, new, float_graph))
