@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import ray
 
+from actors.actor_address import ActorAddress
 from actors.audit import AuditLog
 from actors.dispatch.backoff import Backoff
 from actors.face_matcher import WatchlistMatcher
@@ -87,13 +87,13 @@ class MatcherActor:
         cooldown_s: float,
         reload_s: float,
         model_versions: dict[str, str],
-        dispatcher: Any,
+        dispatcher: ActorAddress,
     ) -> None:
         self._data_dir = Path(data_dir)
         self._threshold = threshold
         self._scann_min_size = scann_min_size
         self._reload_s = reload_s
-        self._dispatcher = dispatcher
+        self._dispatcher = dispatcher.handle()
         self._watch = FileChangeWatch(
             [self._data_dir / "watchlist.parquet", self._data_dir / "hotlist.parquet"]
         )

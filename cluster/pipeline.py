@@ -17,6 +17,7 @@ import ray
 from ray import serve
 
 from actors import dispatcher_actor, matcher_actor
+from actors.actor_address import ActorAddress
 from actors.camera import actor as camera_actor
 from actors.camera.shard import CameraSpec, ShardSettings
 from actors.camera.stats import CameraStats
@@ -210,7 +211,7 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         pipeline.cooldown_s,
         pipeline.watchlist_reload_s,
         versions,
-        dispatcher,
+        ActorAddress(DISPATCHER_NAME, placement.namespace),
     )
     _started("matcher", lambda: ray.get(matcher.stats.remote()))
     cameras = [camera_spec(c) for c in config.cameras if c.enabled and c.kind != "plain"]
@@ -220,8 +221,9 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         "num_cpus": pipeline.actor_num_cpus,
         "scheduling_strategy": "SPREAD",
     }
+    matcher_address = ActorAddress(MATCHER_NAME, placement.namespace)
     actors = [
-        _named(CameraShardActor, shard_name(index), spread, group, settings, names, matcher)
+        _named(CameraShardActor, shard_name(index), spread, group, settings, names, matcher_address)
         for index, group in enumerate(shards(cameras, pipeline.cameras_per_actor))
     ]
     ray.get([actor.ready.remote() for actor in actors])

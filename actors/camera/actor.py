@@ -9,6 +9,7 @@ from typing import Any
 import ray
 from ray import serve
 
+from actors.actor_address import ActorAddress
 from actors.camera.shard import CameraShard, CameraSpec, ShardSettings
 from actors.camera.stats import CameraStats
 from actors.matcher import FaceObservation, PlateObservation
@@ -65,9 +66,14 @@ class CameraShardActor:
     """Owns a shard of cameras; restarts (and reconnects its cameras) if its process dies."""
 
     def __init__(
-        self, cameras: Sequence[CameraSpec], settings: ShardSettings, app_names: dict[str, str], matcher: Any
+        self,
+        cameras: Sequence[CameraSpec],
+        settings: ShardSettings,
+        app_names: dict[str, str],
+        matcher: ActorAddress,
     ) -> None:
-        self._shard = CameraShard(cameras, settings, ServeModels(app_names), MatcherHandle(matcher))
+        models, matcher_client = ServeModels(app_names), MatcherHandle(matcher.handle())
+        self._shard = CameraShard(cameras, settings, models, matcher_client)
         self._stop = asyncio.Event()
         # An async actor's constructor runs on its event loop: analysis starts here, so a shard Ray
         # restarts after a crash (on this node or another) reconnects its cameras by itself.
