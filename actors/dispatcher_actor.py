@@ -11,7 +11,7 @@ import ray
 
 from actors.dispatch.alert_log import AlertLog
 from actors.dispatch.backoff import Backoff
-from actors.dispatch.dispatcher import Dispatcher
+from actors.dispatch.dispatcher import Dispatcher, DispatchStats
 from actors.dispatch.outbox import Outbox
 from actors.dispatch.webhook import WebhookEndpoint
 from cluster.config.dispatch import EndpointConfig
@@ -72,12 +72,12 @@ class DispatcherActor:
         self._stop.set()
         await self._task
         counts = await asyncio.to_thread(self._dispatcher.outbox.counts)
-        return DispatchStopReport(delivered_all, counts["pending"], counts["unlogged"])
+        return DispatchStopReport(delivered_all, counts.pending, counts.unlogged)
 
     def inject_submit_failures(self, count: int) -> None:
         """Fault drill: the next ``count`` submits fail as a full disk would (nothing is stored)."""
         self._failures_to_inject = count
 
-    def stats(self) -> dict[str, int]:
-        """Outbox counts."""
+    def stats(self) -> DispatchStats:
+        """Outbox counts, POSTs in flight, failed attempts."""
         return self._dispatcher.stats()

@@ -28,7 +28,8 @@ def report(pipeline: RunningPipeline) -> None:
     """Print one JSON line per camera and one for the outbox."""
     for row in pipeline.camera_stats():
         print(json.dumps({"camera": dataclasses.asdict(row)}), flush=True)
-    print(json.dumps({"dispatch": ray.get(pipeline.dispatcher.stats.remote())}), flush=True)
+    dispatch = ray.get(pipeline.dispatcher.stats.remote())
+    print(json.dumps({"dispatch": dataclasses.asdict(dispatch)}), flush=True)
 
 
 def run(config: SafeCityConfig, stop: threading.Event, report_every_s: float = 30.0) -> RunningPipeline:

@@ -27,7 +27,7 @@ import pytest
 from actors.dispatch.alert_log import AlertLog
 from actors.dispatch.backoff import Backoff
 from actors.dispatch.dispatcher import Dispatcher, alert_body
-from actors.dispatch.outbox import Outbox
+from actors.dispatch.outbox import Outbox, OutboxCounts
 from actors.dispatch.signing import sign
 from actors.dispatch.webhook import Receipt, WebhookEndpoint
 from cluster.receiver import AlertReceiver
@@ -129,15 +129,9 @@ async def test_an_alert_arrives_once_signed_with_the_exact_body_and_a_receipt(
     assert receipt["headers"]["content-type"].startswith("text/plain")
     assert abs(receipt["at"] - time.time()) < 5
     assert [(a, e) for a, e, _ in seen] == [(alert.alert_id, "cad")] and seen[0][2] == receipt
-    assert dispatcher.stats() | {"in_flight": 0} == {
-        "alerts": 1,
-        "unlogged": 0,
-        "delivered": 1,
-        "pending": 0,
-        "failed_attempts": 0,
-        "in_flight": 0,
-        "failures_this_process": 0,
-    }
+    stats = dispatcher.stats()
+    assert stats.outbox == OutboxCounts(alerts=1, unlogged=0, delivered=1, pending=0, failed_attempts=0)
+    assert stats.failures_this_process == 0
 
 
 async def test_two_endpoints_with_their_own_secrets_both_get_every_alert(
@@ -197,7 +191,7 @@ async def test_retries_of_a_failing_receiver_are_spaced_by_the_backoff(
     for attempt, (before, after) in enumerate(itertools.pairwise(times), start=1):
         assert after - before >= FAST.base(attempt) * (1 - FAST.jitter)
     assert dispatcher.failures == 4
-    assert dispatcher.stats()["failed_attempts"] == 4
+    assert dispatcher.stats().outbox.failed_attempts == 4
     assert dispatcher.outbox.delivered(alert.alert_id)["cad"]["status"] == 200
 
 
@@ -458,7 +452,7 @@ async def test_stop_lets_the_loop_finish_and_it_cannot_run_twice(
         await dispatcher.run(asyncio.Event())
     stop.set()
     await asyncio.wait_for(task, 5)
-    assert dispatcher.stats()["unlogged"] == 0  # the final log write happened on the way out
+    assert dispatcher.stats().outbox.unlogged == 0  # the final log write happened on the way out
     assert await dispatcher.drain(0)  # nothing left to deliver or log
 
 

@@ -26,6 +26,7 @@ import yaml
 from ray._private.authentication_test_utils import reset_auth_token_state
 
 from actors.camera.stats import CameraStats
+from actors.dispatch.dispatcher import DispatchStats
 from cluster.demo_city import build_demo_city, standing
 from cluster.live_demo import enrol_demo_lists
 from cluster.pipeline import DISPATCHER_NAME, MATCHER_NAME, shard_name
@@ -66,9 +67,9 @@ def analysed(index: int) -> int:
         return -1
 
 
-def dispatcher_stats() -> dict[str, int]:
-    stats: dict[str, int] = ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).stats.remote(), timeout=30)
-    return stats
+def stored_alerts() -> int:
+    stats: DispatchStats = ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).stats.remote(), timeout=30)
+    return stats.outbox.alerts
 
 
 @dataclass
@@ -155,7 +156,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         job = cluster.submit_job(entrypoint, stop_wait_s=30)
         ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False)
         wait_for(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
-        wait_for(lambda: dispatcher_stats()["alerts"] >= 3, 300, "an alert from each camera")
+        wait_for(lambda: stored_alerts() >= 3, 300, "an alert from each camera")
         names = [MATCHER_NAME, DISPATCHER_NAME, *(shard_name(i) for i in range(len(CAMERAS)))]
         result.placement = {name: node_of(cluster, name) for name in names}
 
@@ -174,7 +175,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         # The dispatcher dies: Ray restarts it; nothing is lost from the outbox.
         pid = cluster.kill_actor_process(DISPATCHER_NAME, NAMESPACE)
         result.recovery_s["dispatcher"] = wait_for(
-            lambda: restarted(cluster, DISPATCHER_NAME, pid) and dispatcher_stats()["alerts"] >= 3,
+            lambda: restarted(cluster, DISPATCHER_NAME, pid) and stored_alerts() >= 3,
             120,
             "the dispatcher to restart",
         )
@@ -194,7 +195,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         result.recovery_s["camera shard"] = wait_for(
             lambda: restarted(cluster, shard_name(2), pid) and analysed(2) >= 1, 120, "the live shard"
         )
-        wait_for(lambda: dispatcher_stats()["alerts"] >= 4, 180, "the new subject's alert, after retries")
+        wait_for(lambda: stored_alerts() >= 4, 180, "the new subject's alert, after retries")
         live.show([standing([PERSON_B, PERSON_A])])  # the first subject in view again
         seen = analysed(2)
         wait_for(lambda: analysed(2) >= seen + 10, 120, "the live camera to see both subjects")
@@ -221,7 +222,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
 
         wait_for(lambda: all(new_job_analysing(i) for i in range(len(CAMERAS))), 300, "the new job's cameras")
         result.recovery_s["job restart"] = time.monotonic() - restarted_at
-        result.alerts_after_restart = dispatcher_stats()["alerts"]
+        result.alerts_after_restart = stored_alerts()
 
         # Dispatch comes back: everything pending is delivered.
         back_at = time.monotonic()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.dispatch.outbox import Outbox
+from actors.dispatch.outbox import Outbox, OutboxCounts
 from serve.errors import StoreError
 
 
@@ -64,13 +64,9 @@ def test_receipts_are_recorded_once_and_survive_a_reopen(tmp_path: Path) -> None
         assert reopened.delivered("id-1") == {"a": {"status": 200, "body": "ok"}}
         assert [(d.alert_id, d.endpoint) for d in reopened.due(now=10.0, limit=10)] == [("id-1", "b")]
         assert reopened.last_errors("id-1") == {}
-        assert reopened.counts() == {
-            "alerts": 1,
-            "unlogged": 1,
-            "delivered": 1,
-            "pending": 1,
-            "failed_attempts": 1,
-        }
+        assert reopened.counts() == OutboxCounts(
+            alerts=1, unlogged=1, delivered=1, pending=1, failed_attempts=1
+        )
 
 
 def test_the_file_is_wal_with_full_sync(tmp_path: Path, outbox: Outbox) -> None:
@@ -103,11 +99,11 @@ def test_log_batches_come_back_whole_under_their_name_until_marked_logged(outbox
     # Not marked (a crash before or after the part was written): the same batch, under its first name.
     assert outbox.log_batch("part-2", limit=2) == ("part-1", [("y", b"2"), ("z", b"3")])
     outbox.mark_logged("part-1")
-    assert outbox.counts()["unlogged"] == 1
+    assert outbox.counts().unlogged == 1
     assert outbox.log_batch("part-3", limit=2) == ("part-3", [("x", b"1")])
     outbox.mark_logged("part-3")
     assert outbox.log_batch("part-4", limit=2) == ("part-4", [])
-    assert outbox.counts()["unlogged"] == 0
+    assert outbox.counts().unlogged == 0
 
 
 def test_an_outbox_from_before_the_log_column_counts_its_alerts_as_logged(tmp_path: Path) -> None:

@@ -134,17 +134,17 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
             what="the file cameras to end and the others to show a full pass",
         )
         wait_for(
-            lambda: ray.get(pipeline.dispatcher.stats.remote())["alerts"] >= 3,
+            lambda: ray.get(pipeline.dispatcher.stats.remote()).outbox.alerts >= 3,
             timeout_s=120,
             what="three alerts in the outbox",
             details=lambda: (
                 f"cameras {pipeline.camera_stats()}; matcher {ray.get(pipeline.matcher.stats.remote())}"
             ),
         )
-        result.pending_while_down = ray.get(pipeline.dispatcher.stats.remote())["pending"]
+        result.pending_while_down = ray.get(pipeline.dispatcher.stats.remote()).outbox.pending
         result.received_while_down = len(receiver.received)
 
-        stored = ray.get(pipeline.dispatcher.stats.remote())["alerts"]
+        stored = ray.get(pipeline.dispatcher.stats.remote()).outbox.alerts
         ray.kill(pipeline.dispatcher, no_restart=False)  # the dispatcher process dies; Ray restarts it
         receiver.start()  # dispatch comes back
         # Nothing calls the restarted dispatcher: it resumes delivering by itself.

@@ -18,13 +18,14 @@ import random
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from actors.dispatch.alert_log import AlertLog
 from actors.dispatch.backoff import Backoff
-from actors.dispatch.outbox import Delivery, Outbox
+from actors.dispatch.outbox import Delivery, Outbox, OutboxCounts
 from actors.dispatch.webhook import DeliveryError, Receipt, WebhookEndpoint, post_alert
 from serve.alerts import Alert
 
@@ -47,6 +48,15 @@ async def _first(*waits: Awaitable[Any], timeout: float | None = None) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+@dataclass(frozen=True)
+class DispatchStats:
+    """The dispatcher's counters: the outbox's, and this process's."""
+
+    outbox: OutboxCounts
+    in_flight: int  # POSTs under way
+    failures_this_process: int  # failed attempts since this process started
 
 
 class Dispatcher:
@@ -248,7 +258,7 @@ class Dispatcher:
         while True:
             self._progress.clear()
             counts = await asyncio.to_thread(self.outbox.counts)
-            if counts["pending"] == 0 and counts["unlogged"] == 0:
+            if counts.pending == 0 and counts.unlogged == 0:
                 return True
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
@@ -256,11 +266,6 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progress.wait(), remaining)
 
-    def stats(self) -> dict[str, int]:
-        """Outbox counts (alerts, unlogged, delivered, pending, failed_attempts) and this process's
-        POSTs in flight and failed attempts."""
-        return {
-            **self.outbox.counts(),
-            "in_flight": len(self._tasks()),
-            "failures_this_process": self.failures,
-        }
+    def stats(self) -> DispatchStats:
+        """Outbox counts, and this process's POSTs in flight and failed attempts."""
+        return DispatchStats(self.outbox.counts(), len(self._tasks()), self.failures)

@@ -66,6 +66,17 @@ class Delivery:
     created_at: float
 
 
+@dataclass(frozen=True)
+class OutboxCounts:
+    """What the outbox holds."""
+
+    alerts: int  # stored, ever
+    unlogged: int  # stored, not yet in the alert log
+    delivered: int  # (alert, endpoint) deliveries acknowledged
+    pending: int  # (alert, endpoint) deliveries still to make
+    failed_attempts: int
+
+
 class Outbox:
     """Alerts and their per-endpoint delivery state in one SQLite file (WAL, ``synchronous=FULL``)."""
 
@@ -265,7 +276,7 @@ class Outbox:
                 "UPDATE alerts SET logged_at = ? WHERE log_part = ? AND logged_at IS NULL", (at, part)
             )
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> OutboxCounts:
         """Alerts stored and not yet logged; deliveries done and pending; failed attempts so far."""
         with self._lock:
             alerts, unlogged = self._db.execute(
@@ -277,13 +288,7 @@ class Outbox:
                 "COALESCE(SUM(attempts - (delivered_at IS NOT NULL)), 0) FROM deliveries",
                 self.endpoints,
             ).fetchone()
-        return {
-            "alerts": int(alerts),
-            "unlogged": int(unlogged),
-            "delivered": int(delivered),
-            "pending": int(pending),
-            "failed_attempts": int(failures),
-        }
+        return OutboxCounts(int(alerts), int(unlogged), int(delivered), int(pending), int(failures))
 
     @staticmethod
     def _in(names: Sequence[str]) -> str:
