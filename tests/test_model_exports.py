@@ -145,7 +145,9 @@ def test_an_export_without_its_manifest_was_never_finished_and_is_redone(tmp_pat
 
 def test_a_failing_export_names_the_role_and_leaves_nothing(tmp_path: Path) -> None:
     store = make_store(tmp_path, FakeExporter(fail=True))
-    with pytest.raises(ModelCorruptError, match=f"'{ROLE.value}': the ONNX export of .*plates.pt could not be made"):
+    with pytest.raises(
+        ModelCorruptError, match=f"'{ROLE.value}': the ONNX export of .*plates.pt could not be made"
+    ):
         store.onnx_path(ROLE)
     exported = store.cache_dir / "exported"
     assert not [p for p in exported.rglob("*") if p.is_file() and p.name != ".lock"]
