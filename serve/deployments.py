@@ -132,11 +132,11 @@ class FaceEmbedderDeployment:
 
 @serve.deployment(name="plate_reader")
 class PlateReaderDeployment:
-    """EasyOCR's recogniser on the text lines of plate chips, batched across plates."""
+    """The configured recogniser (``plates.ocr_backend``) on the text lines of plate chips, batched."""
 
     def __init__(self, models: ModelSpec, settings: PlateSettings, replica: ReplicaSpec) -> None:
         self.reader = build_plate_reader(
-            models.store(), models.device, settings.ocr_views, cpu_threads=replica.cpu_threads
+            models.store(), models.device, settings, cpu_threads=replica.cpu_threads
         )
         _configure_batching(self.read, replica)
         self.max_age_s = replica.max_age_s

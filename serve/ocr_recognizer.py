@@ -102,7 +102,7 @@ class EasyOcrRecognizer:
         results = [OcrRead("", 0.0)] * len(lines)
         prepared = {i: _prepare(line) for i, line in enumerate(lines) if min(line.shape[:2], default=0) >= 4}
         order = sorted(prepared, key=lambda i: prepared[i].shape[1])
-        for batch in _batches([prepared[i].shape[1] for i in order]):
+        for batch in width_batches([prepared[i].shape[1] for i in order]):
             indices = [order[k] for k in batch]
             for i, read in zip(indices, self._predict([prepared[i] for i in indices]), strict=True):
                 results[i] = read
@@ -141,7 +141,7 @@ def _pad_right(image: Grey, width: int) -> Grey:
     return image if missing == 0 else np.pad(image, ((0, 0), (0, missing)), mode="edge")
 
 
-def _batches(widths: list[int]) -> list[list[int]]:
+def width_batches(widths: list[int]) -> list[list[int]]:
     """Positions in ``widths`` (ascending) grouped into batches of similar width."""
     batches: list[list[int]] = []
     for position, width in enumerate(widths):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from serve.device import limit_library_threads, resolve_device
 from serve.face_analyzer import FaceAnalyzer, FacePolicy
@@ -12,10 +13,14 @@ from serve.face_landmarks import YuNetLandmarker
 from serve.letterbox import DEFAULT_CANVAS, Canvas
 from serve.models.registry import ModelRole
 from serve.models.store import ModelStore
+from serve.ocr_recognizer import EasyOcrRecognizer
 from serve.plate_analyzer import PlateAnalyzer
-from serve.plate_reader import PlateReader
+from serve.plate_reader import LineRecognizer, PlateReader
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+from serve.rapid_recognizer import RapidOcrRecognizer
 from serve.yolo_detector import YoloDetector
+
+OcrBackend = Literal["easyocr", "rapidocr"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class PlateSettings:
     formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
     max_corrections: int = 2
     ocr_views: int = 1  # crops of each plate read and voted over (serve.plate_reader.VIEW_SCALES)
+    ocr_backend: OcrBackend = "easyocr"  # the text-line recogniser
+    ocr_whole_crop: bool = False  # also read the whole crop as one line, one more read in the vote
 
 
 def build_face_detector(
@@ -90,15 +97,24 @@ def _build_detector(
 
 
 def build_plate_reader(
-    store: ModelStore, device: str, views: int = 1, *, cpu_threads: int | None = None
+    store: ModelStore, device: str, settings: PlateSettings, *, cpu_threads: int | None = None
 ) -> PlateReader:
-    """EasyOCR's recogniser from the cached weights (no CRAFT: lines come from serve.plate_lines)."""
-    limit_library_threads(cpu_threads)  # torch runs the recogniser
-    return PlateReader.load(
-        store.path(ModelRole.OCR_RECOGNIZER),
-        links_root=store.cache_dir / "easyocr",
-        device=resolve_device(device),
-        views=views,
+    """The configured recogniser on the cached weights (no CRAFT: lines come from serve.plate_lines)."""
+    limit_library_threads(cpu_threads)  # torch runs EasyOCR's recogniser, OpenCV resizes the lines
+    recognizer = build_line_recognizer(store, device, settings.ocr_backend, cpu_threads=cpu_threads)
+    return PlateReader(recognizer, settings.ocr_views, whole_crop=settings.ocr_whole_crop)
+
+
+def build_line_recognizer(
+    store: ModelStore, device: str, backend: OcrBackend, *, cpu_threads: int | None = None
+) -> LineRecognizer:
+    """``backend``'s text-line recogniser on ``device``: EasyOCR's (torch) or PP-OCRv6 (onnxruntime)."""
+    resolved = resolve_device(device)
+    if backend == "rapidocr":
+        path = store.path(ModelRole.RAPIDOCR_RECOGNIZER)
+        return RapidOcrRecognizer.load(path, device=resolved, cpu_threads=cpu_threads)
+    return EasyOcrRecognizer.load(
+        store.path(ModelRole.OCR_RECOGNIZER), links_root=store.cache_dir / "easyocr", device=resolved
     )
 
 
@@ -109,7 +125,7 @@ def build_plate_analyzer(
     resolved = resolve_device(device)
     return PlateAnalyzer(
         detector=build_plate_detector(store, resolved, settings, cpu_threads=cpu_threads),
-        reader=build_plate_reader(store, resolved, settings.ocr_views),
+        reader=build_plate_reader(store, resolved, settings),
         formats=settings.formats,
         max_corrections=settings.max_corrections,
     )

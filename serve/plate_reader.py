@@ -5,20 +5,20 @@ detector has already boxed the plate, so this reader skips CRAFT: :mod:`serve.pl
 lines (connected components, about 2 ms) and the recogniser reads each line that can hold the
 number, levelled and cut tight. Measured with ``safecity bench plates`` on 2 CPU cores (three runs,
 200 generated plates each): 40-46 plates/s against 0.9-1.0 for three ``readtext`` views, and 81-84%
-exact single-frame reads against 62-68% (see README).
+exact single-frame reads against 62-68% (see README). The recogniser is EasyOCR's or RapidOCR's PP-OCRv6
+(``plates.ocr_backend``); ``whole_crop`` adds the whole crop read as one line to the vote.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
 from serve.imaging import Image, crop, expand_box
-from serve.ocr_recognizer import LINE_HEIGHT_PX, EasyOcrRecognizer
+from serve.ocr_recognizer import LINE_HEIGHT_PX
 from serve.plate_lines import Grey, TextLine, find_text_lines, line_image
 from serve.types import Box, OcrRead
 
@@ -48,40 +48,52 @@ class LineRecognizer(Protocol):
 class PlateReader:
     """Reads plates: text lines found on each crop, all lines of all plates recognised in one batch."""
 
-    def __init__(self, recognizer: LineRecognizer, views: int = 1, *, split_lines: bool = True) -> None:
+    def __init__(
+        self,
+        recognizer: LineRecognizer,
+        views: int = 1,
+        *,
+        split_lines: bool = True,
+        whole_crop: bool = False,
+    ) -> None:
         if not 1 <= views <= MAX_VIEWS:
             raise ValueError(f"views must be 1 to {MAX_VIEWS}, got {views}")
         self._recognizer = recognizer
         self.views = views
         self.split_lines = split_lines
-
-    @classmethod
-    def load(cls, recognizer_path: Path, *, links_root: Path, device: str, views: int = 1) -> PlateReader:
-        """EasyOCR's recogniser from its weight file (no CRAFT); never downloads."""
-        return cls(EasyOcrRecognizer.load(recognizer_path, links_root=links_root, device=device), views)
+        self.whole_crop = whole_crop  # also read the whole crop as one line: one more read per plate
 
     def read(self, image: Image, box: Box) -> list[OcrRead]:
-        """One read per view of the plate in ``box``: its number lines, top to bottom."""
+        """One read per view of the plate in ``box``: its number lines, top to bottom.
+
+        With ``whole_crop`` a last read follows: the whole crop read as one line.
+        """
         return self.read_many([(image, box)])[0]
 
     def read_many(self, chips: Sequence[tuple[Image, Box]]) -> list[list[OcrRead]]:
         """:meth:`read` for each (image, box), with one recogniser call for every line of every plate."""
-        views = [
-            self.line_images(image, box, scale) for image, box in chips for scale in VIEW_SCALES[: self.views]
-        ]
+        views = [lines for image, box in chips for lines in self._view_images(image, box)]
         reads = iter(self._recognizer.recognize([line for lines in views for line in lines]))
         joined = [_joined([next(reads) for _ in lines]) for lines in views]
-        return [joined[i : i + self.views] for i in range(0, len(joined), self.views)]
+        per_plate = self.views + int(self.whole_crop)
+        return [joined[i : i + per_plate] for i in range(0, len(joined), per_plate)]
+
+    def _view_images(self, image: Image, box: Box) -> list[list[Grey]]:
+        """The line images of each read of one plate: each view's lines, then the whole crop if asked."""
+        views = [self.line_images(image, box, scale) for scale in VIEW_SCALES[: self.views]]
+        if self.whole_crop:
+            grey = _grey_crop(image, box, 1.0)
+            views.append([] if grey is None else [grey])
+        return views
 
     def line_images(self, image: Image, box: Box, scale: float = 1.0) -> list[Grey]:
         """The images the recogniser reads for the plate in ``box`` scaled by ``scale``: its number lines.
 
         Without line splitting, or where no line is found, the whole crop is read as one line.
         """
-        plate = crop(image, expand_box(box, scale))
-        if plate.size == 0 or min(plate.shape[:2]) < 4:
+        grey = _grey_crop(image, box, scale)
+        if grey is None:
             return []
-        grey = np.asarray(cv2.cvtColor(plate, cv2.COLOR_BGR2GRAY) if plate.ndim == 3 else plate, np.uint8)
         lines = number_lines(find_text_lines(grey)) if self.split_lines else []
         if not lines:
             return [grey]
@@ -94,6 +106,14 @@ def number_lines(lines: Sequence[TextLine]) -> list[TextLine]:
         return []
     tallest = max(line.char_height_px for line in lines)
     return [line for line in lines if line.char_height_px >= NUMBER_LINE_MIN_HEIGHT * tallest]
+
+
+def _grey_crop(image: Image, box: Box, scale: float) -> Grey | None:
+    """The plate in ``box`` scaled by ``scale``, in grey; None when under 4 pixels on a side."""
+    plate = crop(image, expand_box(box, scale))
+    if plate.size == 0 or min(plate.shape[:2]) < 4:
+        return None
+    return np.asarray(cv2.cvtColor(plate, cv2.COLOR_BGR2GRAY) if plate.ndim == 3 else plate, np.uint8)
 
 
 def _joined(reads: list[OcrRead]) -> OcrRead:

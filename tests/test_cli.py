@@ -286,7 +286,7 @@ def test_global_options_work_after_the_sub_command(world: World) -> None:
 def test_models_list_json_shows_every_role_present_and_verified(tmp_path: Path) -> None:
     rows = json_lines(succeeds("models", "list", "--json", "--data-dir", tmp_path))
     assert sorted(row["role"] for row in rows) == sorted(ModelRole)
-    assert len(rows) == 6
+    assert len(rows) == 7
     assert all(row["present"] is True and row["verified"] is True for row in rows), rows
 
 

@@ -178,6 +178,21 @@ def test_absolute_data_dir_is_kept(tmp_path: Path) -> None:
     assert config.data_dir == target
 
 
+def test_plate_ocr_backend_and_whole_crop_reach_the_plate_settings(tmp_path: Path) -> None:
+    default = load_config(write(tmp_path, "")).plate_settings()
+    assert (default.ocr_backend, default.ocr_whole_crop) == ("easyocr", False)
+    chosen = load_config(write(tmp_path, "plates:\n  ocr_backend: rapidocr\n  ocr_whole_crop: true\n"))
+    assert (chosen.plate_settings().ocr_backend, chosen.plate_settings().ocr_whole_crop) == ("rapidocr", True)
+    assert "plates.ocr_backend" in config_error(tmp_path, "plates:\n  ocr_backend: tesseract\n")
+
+
+def test_rapidocr_recogniser_can_be_overridden(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "models:\n  rapidocr_recognizer: {path: /opt/models/rec.onnx}\n"))
+    assert config.models.overrides() == {
+        ModelRole.RAPIDOCR_RECOGNIZER: ModelSource(path=Path("/opt/models/rec.onnx"))
+    }
+
+
 def test_detector_canvas_defaults_to_16_9_and_reaches_both_detectors(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""))
     assert config.models.detector_canvas() == Canvas(640, 384)

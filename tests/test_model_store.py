@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from serve.errors import ModelCorruptError, ModelMissingError
-from serve.models.registry import DEFAULT_ARTIFACTS, ModelRole
+from serve.models.registry import DEFAULT_ARTIFACTS, ONNX_ROLES, ModelRole
 from serve.models.store import ModelSource, ModelStatus, ModelStore, WheelFetcher, pip_download_wheel
 
 ROLE = ModelRole.FACE_LANDMARKS
@@ -100,6 +100,22 @@ def flip_byte(path: Path, offset: int) -> None:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def test_every_role_is_pinned_to_a_version_and_checksum() -> None:
+    assert set(DEFAULT_ARTIFACTS) == set(ModelRole)
+    for role, artifact in DEFAULT_ARTIFACTS.items():
+        assert artifact.role == role and artifact.version and artifact.licence, role
+        assert len(artifact.sha256) == 64 and int(artifact.sha256, 16) >= 0, role
+
+
+def test_rapidocr_recogniser_is_the_pinned_onnx_file_of_the_rapidocr_wheel() -> None:
+    artifact = DEFAULT_ARTIFACTS[ModelRole.RAPIDOCR_RECOGNIZER]
+    assert artifact.requirement == "rapidocr==3.10.0"
+    assert artifact.member == "rapidocr/models/PP-OCRv6_rec_small.onnx"
+    assert artifact.sha256 == "6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884"
+    assert artifact.licence == "Apache-2.0"
+    assert ModelRole.RAPIDOCR_RECOGNIZER not in ONNX_ROLES  # already ONNX: never exported or quantized
 
 
 # --- the pinned default artifact, pulled for real ----------------------------------------------------

@@ -74,6 +74,18 @@ def test_without_line_splitting_or_lines_the_whole_crop_is_read() -> None:
     assert len(PlateReader(CountingRecognizer()).line_images(blank, (0.0, 0.0, 120.0, 40.0))) == 1
 
 
+def test_whole_crop_adds_one_read_per_plate_in_the_same_call() -> None:
+    fake = CountingRecognizer()
+    reader = PlateReader(fake, views=2, whole_crop=True)
+    chips = [(_plate(1), (0.0, 0.0, 260.0, 80.0)), (_plate(2), (0.0, 0.0, 260.0, 140.0))]
+    reads = reader.read_many(chips)
+    assert fake.calls == [2 * (1 + 2) + 2]  # the lines of two views of each plate, and each whole crop
+    assert [len(views) for views in reads] == [3, 3]
+    assert [views[-1].text for views in reads] == ["W260", "W260"]  # the crop as one line, last
+    assert [len(view.text.split()) for view in reads[1]] == [2, 2, 1]
+    assert reader.read_many([(_plate(1), (500.0, 500.0, 600.0, 560.0))]) == [[OcrRead("", 0.0)] * 3]
+
+
 def test_empty_boxes_read_nothing() -> None:
     fake = CountingRecognizer()
     reads = PlateReader(fake).read_many([(_plate(1), (500.0, 500.0, 600.0, 560.0))])

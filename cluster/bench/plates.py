@@ -5,7 +5,9 @@ frame, given the plate's box (the detector is measured by ``safecity bench stage
 default Pakistani formats and correction budget. A read is exact when the vote over its views,
 after format-aware selection, equals the registration. The old ``readtext`` path takes about half a
 second a plate, so it reads only the first ``--readtext-count`` plates; the other configurations'
-rates on that same subset are printed beside it.
+rates on that same subset are printed beside it. "recogniser" rows run EasyOCR's, "rapidocr" rows
+RapidOCR's PP-OCRv6 (``plates.ocr_backend``); "+ whole crop" adds the crop read as one line to the
+vote (``plates.ocr_whole_crop``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from serve.ocr_recognizer import EasyOcrRecognizer
 from serve.plate_reader import PlateReader
 from serve.plate_text import DEFAULT_PLATE_FORMATS
 from serve.plate_vote import candidate, vote
+from serve.rapid_recognizer import RapidOcrRecognizer
 from serve.types import Box, OcrRead
 
 MAX_CORRECTIONS = 2
@@ -155,6 +158,14 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
         OcrConfig("recogniser, lines, 1 view (default)", PlateReader(recognizer, 1), args.count),
         OcrConfig("recogniser, lines, 2 views", PlateReader(recognizer, 2), args.count),
         OcrConfig("recogniser, lines, 3 views", PlateReader(recognizer, 3), args.count),
+        OcrConfig(
+            "recogniser, lines + whole crop, 1 view", PlateReader(recognizer, whole_crop=True), args.count
+        ),
+    ]
+    rapid = RapidOcrRecognizer.load(store.path(ModelRole.RAPIDOCR_RECOGNIZER), device=device)
+    configs += [
+        OcrConfig("rapidocr, lines, 1 view", PlateReader(rapid), args.count),
+        OcrConfig("rapidocr, lines + whole crop, 1 view", PlateReader(rapid, whole_crop=True), args.count),
     ]
     subset = min(args.readtext_count, args.count)
     if subset:
@@ -168,7 +179,7 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
     for config in configs:  # warm-up: first calls allocate
         config.reader.read_many([(samples[0].image, samples[0].box)])
     outcomes = [measure(config, samples, args.batch) for config in configs]
-    print(f"device: {device}")
+    print(f"device: {device}; recogniser = EasyOCR's English g2, rapidocr = PP-OCRv6 small (onnxruntime)")
     for line in report(outcomes, samples, subset or args.count):
         print(line)
     return 0

@@ -41,9 +41,9 @@ def list_models(args: argparse.Namespace, runtime: Runtime) -> int:
                 )
             )
         return 0
-    print(f"{'role':<15} {'state':<9} {'licence':<18} {'sha256':<14} source")
+    print(f"{'role':<20} {'state':<9} {'licence':<18} {'sha256':<14} source")
     for row in rows:
         state = "verified" if row.verified else ("CORRUPT" if row.present else "missing")
-        print(f"{row.role.value:<15} {state:<9} {row.licence:<18} {row.sha256[:12]:<14} {row.source}")
+        print(f"{row.role.value:<20} {state:<9} {row.licence:<18} {row.sha256[:12]:<14} {row.source}")
     print(f"cache: {runtime.models.cache_dir}")
     return 0

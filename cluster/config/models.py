@@ -63,6 +63,7 @@ class ModelsConfig(Section):
     plate_detector: ModelFile | None = None
     ocr_detector: ModelFile | None = None
     ocr_recognizer: ModelFile | None = None
+    rapidocr_recognizer: ModelFile | None = None
 
     @field_validator("detector_canvas_px")
     @classmethod

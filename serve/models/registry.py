@@ -20,6 +20,7 @@ class ModelRole(StrEnum):
     PLATE_DETECTOR = "plate_detector"
     OCR_DETECTOR = "ocr_detector"
     OCR_RECOGNIZER = "ocr_recognizer"
+    RAPIDOCR_RECOGNIZER = "rapidocr_recognizer"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,15 @@ DEFAULT_ARTIFACTS: dict[ModelRole, ModelArtifact] = {
             sha256="e2272681d9d67a04e2dff396b6e95077bc19001f8f6d3593c307b9852e1c29e8",
             licence="Apache-2.0",
             description="EasyOCR English recogniser (g2)",
+        ),
+        ModelArtifact(
+            role=ModelRole.RAPIDOCR_RECOGNIZER,
+            package="rapidocr",
+            version="3.10.0",
+            member="rapidocr/models/PP-OCRv6_rec_small.onnx",
+            sha256="6f327246b50388f3c176ae304bd95767ea6dc0c9ae92153ef8cbe210b3c14884",
+            licence="Apache-2.0",
+            description="PP-OCRv6 small text recogniser (RapidOCR's ONNX), for plates.ocr_backend rapidocr",
         ),
     )
 }
