@@ -15,7 +15,7 @@ import hashlib
 import math
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +99,7 @@ class EasyOcrRecognizer:
 
     def recognize(self, lines: Sequence[Grey]) -> list[OcrRead]:
         """Text and confidence of each grey line image, in order; an empty image reads as nothing."""
-        results = [OcrRead("", 0.0)] * len(lines)
-        prepared = {i: _prepare(line) for i, line in enumerate(lines) if min(line.shape[:2], default=0) >= 4}
-        order = sorted(prepared, key=lambda i: prepared[i].shape[1])
-        for batch in width_batches([prepared[i].shape[1] for i in order]):
-            indices = [order[k] for k in batch]
-            for i, read in zip(indices, self._predict([prepared[i] for i in indices]), strict=True):
-                results[i] = read
-        return results
+        return read_in_width_batches(lines, _prepare, self._predict)
 
     def _predict(self, images: list[Grey]) -> list[OcrRead]:
         import torch
@@ -139,6 +132,23 @@ def _pad_right(image: Grey, width: int) -> Grey:
     """Pad to ``width`` by repeating the last column, as EasyOCR does."""
     missing = width - image.shape[1]
     return image if missing == 0 else np.pad(image, ((0, 0), (0, missing)), mode="edge")
+
+
+def read_in_width_batches(
+    lines: Sequence[Grey],
+    prepare: Callable[[Grey], Grey],
+    predict: Callable[[list[Grey]], list[OcrRead]],
+) -> list[OcrRead]:
+    """Each line prepared and read in batches of similar width, in input order (a recogniser's
+    ``recognize``); a line under 4 pixels either way reads as nothing."""
+    results = [OcrRead("", 0.0)] * len(lines)
+    prepared = {i: prepare(line) for i, line in enumerate(lines) if min(line.shape[:2], default=0) >= 4}
+    order = sorted(prepared, key=lambda i: prepared[i].shape[1])
+    for batch in width_batches([prepared[i].shape[1] for i in order]):
+        indices = [order[k] for k in batch]
+        for i, read in zip(indices, predict([prepared[i] for i in indices]), strict=True):
+            results[i] = read
+    return results
 
 
 def width_batches(widths: list[int]) -> list[list[int]]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from serve.errors import ModelCorruptError
 from serve.models.registry import ModelRole
-from serve.ocr_recognizer import PLATE_ALPHABET, width_batches
+from serve.ocr_recognizer import PLATE_ALPHABET, read_in_width_batches
 from serve.onnx_session import open_session
 from serve.plate_lines import Grey
 from serve.types import OcrRead
@@ -101,14 +101,7 @@ class RapidOcrRecognizer:
 
     def recognize(self, lines: Sequence[Grey]) -> list[OcrRead]:
         """Text and confidence of each grey line image, in order; an empty image reads as nothing."""
-        results = [OcrRead("", 0.0)] * len(lines)
-        prepared = {i: _prepare(line) for i, line in enumerate(lines) if min(line.shape[:2], default=0) >= 4}
-        order = sorted(prepared, key=lambda i: prepared[i].shape[1])
-        for batch in width_batches([prepared[i].shape[1] for i in order]):
-            indices = [order[k] for k in batch]
-            for i, read in zip(indices, self._predict([prepared[i] for i in indices]), strict=True):
-                results[i] = read
-        return results
+        return read_in_width_batches(lines, _prepare, self._predict)
 
     def _predict(self, images: list[Grey]) -> list[OcrRead]:
         width = max(self.min_width_px, *(image.shape[1] for image in images))
