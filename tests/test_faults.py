@@ -10,6 +10,7 @@ Recovery seconds per fault are written to ``$SAFECITY_FAULTS_REPORT`` when it is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -27,9 +28,11 @@ from ray._private.authentication_test_utils import reset_auth_token_state
 
 from actors.camera.stats import CameraStats
 from actors.dispatch.dispatcher import DispatchStats
+from cluster.config import SafeCityConfig
+from cluster.config.placement import PlacementConfig
 from cluster.demo_city import build_demo_city, standing
 from cluster.live_demo import enrol_demo_lists
-from cluster.pipeline import DISPATCHER_NAME, MATCHER_NAME, shard_name
+from cluster.pipeline import DISPATCHER_NAME, MATCHER_NAME, shard_name, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import FACES
 from serve.face_analyzer import FaceAnalyzer
@@ -149,96 +152,25 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
     entrypoint = [sys.executable, "-m", "cluster.job", "--config", str(config), "--report-every", "5"]
     entrypoint += ["--drain-timeout", "2"]
     cluster = LocalCluster(work, head_cpus=4, node_cpus=4, node_resources={"node_b": 1}).start()
+    try:
+        with driver_of(cluster, NAMESPACE):
+            run_scenario(cluster, result, entrypoint, live)
+    finally:
+        cluster.stop()
+        live.stop()
+        receiver.stop()
+    yield result  # everything stopped: the tests read what was recorded
+
+
+@contextlib.contextmanager
+def driver_of(cluster: LocalCluster, namespace: str) -> Iterator[None]:
+    """This process as a driver of ``cluster`` (its own auth token), back to no Ray on exit."""
     saved_env = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
     os.environ.update({k: cluster.env()[k] for k in saved_env})
     reset_auth_token_state()  # this process may have cached another cluster's token
     try:
-        job = cluster.submit_job(entrypoint, stop_wait_s=30)
-        ray.init(address=cluster.address, namespace=NAMESPACE, log_to_driver=False)
-        wait_for(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
-        wait_for(lambda: stored_alerts() >= 3, 300, "an alert from each camera")
-        names = [MATCHER_NAME, DISPATCHER_NAME, *(shard_name(i) for i in range(len(CAMERAS)))]
-        result.placement = {name: node_of(cluster, name) for name in names}
-
-        # The matcher dies: Ray restarts it; it takes back its decisions from the outbox first.
-        pid = cluster.kill_actor_process(MATCHER_NAME, NAMESPACE)
-        matcher = ray.get_actor(MATCHER_NAME, NAMESPACE)
-        result.recovery_s["matcher"] = wait_for(
-            lambda: (
-                restarted(cluster, MATCHER_NAME, pid)
-                and ray.get(matcher.stats.remote(), timeout=30).recovered_decisions >= 3
-            ),
-            120,
-            "the matcher to restart with its decisions",
-        )
-
-        # The dispatcher dies: Ray restarts it; nothing is lost from the outbox.
-        pid = cluster.kill_actor_process(DISPATCHER_NAME, NAMESPACE)
-        result.recovery_s["dispatcher"] = wait_for(
-            lambda: restarted(cluster, DISPATCHER_NAME, pid) and stored_alerts() >= 3,
-            120,
-            "the dispatcher to restart",
-        )
-
-        # A Serve replica dies: Serve starts another; the gate camera is analysed again.
-        before = analysed(0)
-        pid = cluster.kill_serve_replica("face_detector")
-        result.recovery_s["serve replica"] = wait_for(
-            lambda: analysed(0) >= before + 3, 180, "the gate camera to be analysed by a new replica"
-        )
-
-        # Submits fail (injected, as a full disk would) and the live camera's shard dies; a new subject
-        # then appears there. The shard's new tracks must not collide with decided ones (issue 12).
-        ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).inject_submit_failures.remote(2))
-        pid = cluster.kill_actor_process(shard_name(2), NAMESPACE)
-        live.show([standing([PERSON_B])])
-        result.recovery_s["camera shard"] = wait_for(
-            lambda: restarted(cluster, shard_name(2), pid) and analysed(2) >= 1, 120, "the live shard"
-        )
-        wait_for(lambda: stored_alerts() >= 4, 180, "the new subject's alert, after retries")
-        live.show([standing([PERSON_B, PERSON_A])])  # the first subject in view again
-        seen = analysed(2)
-        wait_for(lambda: analysed(2) >= seen + 10, 120, "the live camera to see both subjects")
-        result.live_matcher_retries = camera(2).matcher_retries
-
-        # Node b dies whole (raylet and workers): its shards and replicas restart on the head.
-        lost = [i for i in range(len(CAMERAS)) if node_of(cluster, shard_name(i)) == "b"]
-        killed_at = time.monotonic()
-        cluster.kill_node()
-        for index in lost:
-            wait_for(lambda i=index: analysed(i) >= 3, 240, f"camera {CAMERAS[index]} on the survivor")
-        result.recovery_s["node"] = time.monotonic() - killed_at
-
-        # The whole job restarts: stopped (SIGTERM, then SIGKILL), submitted again.
-        first_run = {i: actor_id(cluster, shard_name(i)) for i in range(len(CAMERAS))}
-        cluster.stop_job(job)
-        result.first_job_logs = cluster.job_logs(job)
-        restarted_at = time.monotonic()
-        job = cluster.submit_job(entrypoint, stop_wait_s=30)
-
-        def new_job_analysing(index: int) -> bool:
-            fresh = actor_id(cluster, shard_name(index)) not in ("", first_run[index])
-            return fresh and analysed(index) >= 10
-
-        wait_for(lambda: all(new_job_analysing(i) for i in range(len(CAMERAS))), 300, "the new job's cameras")
-        result.recovery_s["job restart"] = time.monotonic() - restarted_at
-        result.alerts_after_restart = stored_alerts()
-
-        # Dispatch comes back: everything pending is delivered.
-        back_at = time.monotonic()
-        receiver.start()
-        wait_for(lambda: len(receiver.received) >= result.alerts_after_restart, 120, "delivery")
-        result.delivered_in_s = time.monotonic() - back_at
-        result.state_api = cluster.state_api_dump()
-        cluster.stop_job(job)
-        result.job_logs = cluster.job_logs(job)
-        report = os.environ.get("SAFECITY_FAULTS_REPORT")
-        if report:
-            figures = {"recovery_s": result.recovery_s, "delivered_in_s": result.delivered_in_s}
-            figures["alerts"] = {"expected": len(EXPECTED), "delivered": len(receiver.received)}
-            figures["duplicates_dropped_by_receiver"] = receiver.duplicates
-            Path(report).write_text(json.dumps(figures, indent=1))
-        yield result
+        ray.init(address=cluster.address, namespace=namespace, log_to_driver=False)
+        yield
     finally:
         ray.shutdown()
         for key, value in saved_env.items():
@@ -247,9 +179,95 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
             else:
                 os.environ[key] = value
         reset_auth_token_state()
-        cluster.stop()
-        live.stop()
-        receiver.stop()
+
+
+def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str], live: MjpegServer) -> None:
+    """The faults in turn, then dispatch back; what the tests check is recorded in ``result``."""
+    receiver = result.receiver
+    job = cluster.submit_job(entrypoint, stop_wait_s=30)
+    wait_for(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
+    wait_for(lambda: stored_alerts() >= 3, 300, "an alert from each camera")
+    names = [MATCHER_NAME, DISPATCHER_NAME, *(shard_name(i) for i in range(len(CAMERAS)))]
+    result.placement = {name: node_of(cluster, name) for name in names}
+
+    # The matcher dies: Ray restarts it; it takes back its decisions from the outbox first.
+    pid = cluster.kill_actor_process(MATCHER_NAME, NAMESPACE)
+    matcher = ray.get_actor(MATCHER_NAME, NAMESPACE)
+    result.recovery_s["matcher"] = wait_for(
+        lambda: (
+            restarted(cluster, MATCHER_NAME, pid)
+            and ray.get(matcher.stats.remote(), timeout=30).recovered_decisions >= 3
+        ),
+        120,
+        "the matcher to restart with its decisions",
+    )
+
+    # The dispatcher dies: Ray restarts it; nothing is lost from the outbox.
+    pid = cluster.kill_actor_process(DISPATCHER_NAME, NAMESPACE)
+    result.recovery_s["dispatcher"] = wait_for(
+        lambda: restarted(cluster, DISPATCHER_NAME, pid) and stored_alerts() >= 3,
+        120,
+        "the dispatcher to restart",
+    )
+
+    # A Serve replica dies: Serve starts another; the gate camera is analysed again.
+    before = analysed(0)
+    pid = cluster.kill_serve_replica("face_detector")
+    result.recovery_s["serve replica"] = wait_for(
+        lambda: analysed(0) >= before + 3, 180, "the gate camera to be analysed by a new replica"
+    )
+
+    # Submits fail (injected, as a full disk would) and the live camera's shard dies; a new subject
+    # then appears there. The shard's new tracks must not collide with decided ones (issue 12).
+    ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).inject_submit_failures.remote(2))
+    pid = cluster.kill_actor_process(shard_name(2), NAMESPACE)
+    live.show([standing([PERSON_B])])
+    result.recovery_s["camera shard"] = wait_for(
+        lambda: restarted(cluster, shard_name(2), pid) and analysed(2) >= 1, 120, "the live shard"
+    )
+    wait_for(lambda: stored_alerts() >= 4, 180, "the new subject's alert, after retries")
+    live.show([standing([PERSON_B, PERSON_A])])  # the first subject in view again
+    seen = analysed(2)
+    wait_for(lambda: analysed(2) >= seen + 10, 120, "the live camera to see both subjects")
+    result.live_matcher_retries = camera(2).matcher_retries
+
+    # Node b dies whole (raylet and workers): its shards and replicas restart on the head.
+    lost = [i for i in range(len(CAMERAS)) if node_of(cluster, shard_name(i)) == "b"]
+    killed_at = time.monotonic()
+    cluster.kill_node()
+    for index in lost:
+        wait_for(lambda i=index: analysed(i) >= 3, 240, f"camera {CAMERAS[index]} on the survivor")
+    result.recovery_s["node"] = time.monotonic() - killed_at
+
+    # The whole job restarts: stopped (SIGTERM, then SIGKILL), submitted again.
+    first_run = {i: actor_id(cluster, shard_name(i)) for i in range(len(CAMERAS))}
+    cluster.stop_job(job)
+    result.first_job_logs = cluster.job_logs(job)
+    restarted_at = time.monotonic()
+    job = cluster.submit_job(entrypoint, stop_wait_s=30)
+
+    def new_job_analysing(index: int) -> bool:
+        fresh = actor_id(cluster, shard_name(index)) not in ("", first_run[index])
+        return fresh and analysed(index) >= 10
+
+    wait_for(lambda: all(new_job_analysing(i) for i in range(len(CAMERAS))), 300, "the new job's cameras")
+    result.recovery_s["job restart"] = time.monotonic() - restarted_at
+    result.alerts_after_restart = stored_alerts()
+
+    # Dispatch comes back: everything pending is delivered.
+    back_at = time.monotonic()
+    receiver.start()
+    wait_for(lambda: len(receiver.received) >= result.alerts_after_restart, 120, "delivery")
+    result.delivered_in_s = time.monotonic() - back_at
+    result.state_api = cluster.state_api_dump()
+    cluster.stop_job(job)
+    result.job_logs = cluster.job_logs(job)
+    report = os.environ.get("SAFECITY_FAULTS_REPORT")
+    if report:
+        figures = {"recovery_s": result.recovery_s, "delivered_in_s": result.delivered_in_s}
+        figures["alerts"] = {"expected": len(EXPECTED), "delivered": len(receiver.received)}
+        figures["duplicates_dropped_by_receiver"] = receiver.duplicates
+        Path(report).write_text(json.dumps(figures, indent=1))
 
 
 def alert_keys(received: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -302,3 +320,23 @@ def test_the_webhook_secret_is_nowhere_in_rays_state_or_the_job_logs(scenario: S
     assert '"safecity-matcher"' in scenario.state_api  # the dump does list the actors
     assert scenario.secret not in scenario.state_api
     assert scenario.secret not in scenario.job_logs + scenario.first_job_logs
+
+
+def test_state_actors_follow_the_configured_state_node_resource(tmp_path: Path) -> None:
+    """With `placement.state_node_resource` naming node b's resource, the state actors run there."""
+    config = SafeCityConfig(
+        data_dir=tmp_path / "data",
+        placement=PlacementConfig(state_node_resource="safecity_state", namespace="placement-test"),
+    )
+    with (
+        LocalCluster(tmp_path, node_resources={"safecity_state": 1}) as cluster,
+        driver_of(cluster, "placement-test"),
+    ):
+        pipeline = start_pipeline(config)  # no cameras: the dispatcher and the matcher only
+        try:
+            for name in (MATCHER_NAME, DISPATCHER_NAME):
+                actor = cluster.actor(name, "placement-test")
+                assert actor is not None and actor["node_id"] == cluster.node_id, (name, actor)
+        finally:
+            report = pipeline.stop(drain_timeout_s=5)
+    assert report.delivered_all and report.pending_deliveries == 0
