@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -412,7 +411,7 @@ class LocalCluster:
         stop_wait_s: int | None = None,
         submission_id: str | None = None,
     ) -> str:
-        """Submit ``entrypoint`` (argv, shell-quoted for Ray) like ``ray job submit --no-wait``; the job id.
+        """Submit ``entrypoint`` with the CLI, ``ray job submit --no-wait``, as an operator does; the job id.
 
         The driver runs on the head with the nodes' environment (venv on PATH, the auth token) plus
         ``env_vars``; ``stop_wait_s`` is how long ``stop_job`` waits after SIGTERM before SIGKILL (Ray: 3 s).
@@ -422,9 +421,24 @@ class LocalCluster:
         if stop_wait_s is not None:
             env["RAY_JOB_STOP_WAIT_TIME_S"] = str(stop_wait_s)
         full_env = {**(runtime_env or {}), **({"env_vars": env} if env else {})}
-        return self._job_client().submit_job(
-            entrypoint=shlex.join(entrypoint), runtime_env=full_env or None, submission_id=submission_id
+        job_id = submission_id or f"raysubmit_{secrets.token_hex(8)}"
+        command = [
+            str(Path(sys.executable).parent / "ray"),
+            "job",
+            "submit",
+            "--no-wait",
+            f"--address={self.dashboard_url}",
+            f"--submission-id={job_id}",
+            *([f"--runtime-env-json={json.dumps(full_env)}"] if full_env else []),
+            "--",
+            *entrypoint,
+        ]
+        done = subprocess.run(
+            command, env=self.env(), capture_output=True, text=True, timeout=120, check=False
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"`ray job submit` failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        return job_id
 
     def job_status(self, job_id: str) -> str:
         """PENDING, RUNNING, SUCCEEDED, FAILED or STOPPED."""
