@@ -13,8 +13,7 @@ from actors.dispatch.alert_log import AlertLog
 from actors.dispatch.backoff import Backoff
 from actors.dispatch.dispatcher import Dispatcher, DispatchStats
 from actors.dispatch.outbox import Outbox
-from actors.dispatch.webhook import WebhookEndpoint
-from cluster.config.dispatch import EndpointConfig
+from actors.dispatch.secrets import EndpointSource
 from serve.alerts import Alert
 from serve.errors import StoreError
 
@@ -36,8 +35,8 @@ class DispatcherActor:
     config names; they never pass through Ray (arguments, runtime_env), where the dashboard shows them.
     """
 
-    def __init__(self, data_dir: str, endpoints: Sequence[EndpointConfig], backoff: Backoff) -> None:
-        hooks = [WebhookEndpoint(e.name, e.url, e.secret(), e.timeout_s) for e in endpoints]
+    def __init__(self, data_dir: str, endpoints: Sequence[EndpointSource], backoff: Backoff) -> None:
+        hooks = [source.endpoint() for source in endpoints]
         folder = Path(data_dir)
         outbox = Outbox(folder / "outbox.sqlite3", [h.name for h in hooks])
         self._dispatcher = Dispatcher(outbox, hooks, backoff, AlertLog(folder / "alerts"))

@@ -11,7 +11,7 @@ drop the repeat. Observations of people who match nobody are dropped here: nothi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -131,77 +131,78 @@ class MatchDecider:
         """Use new snapshots of the lists (after an enrolment, removal or hotlist change)."""
         self.watchlist, self.hotlist = watchlist, hotlist
 
-    def remember(self, marks: Iterable[DecisionMark]) -> int:
+    def remember(self, marks: Sequence[DecisionMark]) -> int:
         """Take back decisions an earlier matcher settled (rebuilt from the outbox after a restart)."""
-        count = 0
         for mark in marks:
             self._record(mark)
-            count += 1
-        return count
+        return len(marks)
 
     def decide_face(self, observation: FaceObservation) -> Decision:
         """Match a face track's embedding; an alert for the first match of the track (not yet recorded)."""
-        camera_id = observation.camera.camera_id
-        if (camera_id, "face", observation.track_id) in self._decided_tracks:
-            return Decision(None, "track-done", camera_id)
+        if self._decided(observation, "face"):
+            return Decision(None, "track-done", observation.camera.camera_id)
         [match] = self.watchlist.match(observation.embedding[None, :])
         if match is None:
-            return Decision(None, "no-match", camera_id)
-        mark = DecisionMark(
-            camera_id,
-            "face",
-            observation.track_id,
-            f"subject:{match.subject_id}",
-            observation.captured_at,
-            True,
-        )
-        if self._in_cooldown(mark):
-            return Decision(None, "cooldown", camera_id, replace(mark, alerted=False))
+            return Decision(None, "no-match", observation.camera.camera_id)
         subject = self.watchlist.snapshot.subjects[match.subject_id]
         photo = next(p.photo_file for p in subject.photos if p.photo_id == match.photo_id)
-        alert = Alert(
-            alert_id=alert_id_for(camera_id, "face", observation.track_id),
-            kind="face",
-            camera=observation.camera,
-            captured_at=datetime.fromtimestamp(observation.captured_at, UTC),
-            track_id=observation.track_id,
-            evidence_jpeg=observation.evidence_jpeg,
+        return self._matched(
+            observation,
+            "face",
+            f"subject:{match.subject_id}",
             subject=SubjectRef(match.subject_id, match.label, match.category, photo),
             similarity=match.similarity,
             threshold=match.threshold,
-            model_versions=self.model_versions,
         )
-        return Decision(alert, "alert", camera_id, mark)
 
     def decide_plate(self, observation: PlateObservation) -> Decision:
         """Check a plate track's voted text against the hotlist; an alert for the first hit of the track."""
-        camera_id = observation.camera.camera_id
-        if (camera_id, "plate", observation.track_id) in self._decided_tracks:
-            return Decision(None, "track-done", camera_id)
+        if self._decided(observation, "plate"):
+            return Decision(None, "track-done", observation.camera.camera_id)
         verdict = observation.verdict
         match = self.hotlist.match(verdict.text)
         if match is None:
-            return Decision(None, "no-match", camera_id)
-        mark = DecisionMark(
-            camera_id, "plate", observation.track_id, f"plate:{match.plate}", observation.captured_at, True
+            return Decision(None, "no-match", observation.camera.camera_id)
+        plate = PlateRef(
+            read_text=verdict.text,
+            hotlist_plate=match.plate,
+            reason=match.reason,
+            exact=match.exact,
+            ocr_confidence=verdict.confidence,
+            reads=verdict.reads,
         )
+        return self._matched(observation, "plate", f"plate:{match.plate}", plate=plate)
+
+    def _decided(self, observation: FaceObservation | PlateObservation, kind: AlertKind) -> bool:
+        return (observation.camera.camera_id, kind, observation.track_id) in self._decided_tracks
+
+    def _matched(
+        self,
+        observation: FaceObservation | PlateObservation,
+        kind: AlertKind,
+        match_key: str,
+        *,
+        subject: SubjectRef | None = None,
+        plate: PlateRef | None = None,
+        similarity: float | None = None,
+        threshold: float | None = None,
+    ) -> Decision:
+        """A matched track: suppressed within the cooldown of an earlier alert, else its alert."""
+        camera_id, track_id = observation.camera.camera_id, observation.track_id
+        mark = DecisionMark(camera_id, kind, track_id, match_key, observation.captured_at, alerted=True)
         if self._in_cooldown(mark):
             return Decision(None, "cooldown", camera_id, replace(mark, alerted=False))
         alert = Alert(
-            alert_id=alert_id_for(camera_id, "plate", observation.track_id),
-            kind="plate",
+            alert_id=alert_id_for(camera_id, kind, track_id),
+            kind=kind,
             camera=observation.camera,
             captured_at=datetime.fromtimestamp(observation.captured_at, UTC),
-            track_id=observation.track_id,
+            track_id=track_id,
             evidence_jpeg=observation.evidence_jpeg,
-            plate=PlateRef(
-                read_text=verdict.text,
-                hotlist_plate=match.plate,
-                reason=match.reason,
-                exact=match.exact,
-                ocr_confidence=verdict.confidence,
-                reads=verdict.reads,
-            ),
+            subject=subject,
+            plate=plate,
+            similarity=similarity,
+            threshold=threshold,
             model_versions=self.model_versions,
         )
         return Decision(alert, "alert", camera_id, mark)

@@ -193,10 +193,9 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
     placement = config.placement
     on_state_node = {"namespace": placement.namespace, **placement.state_node_options()}
     backoff = Backoff(config.dispatch.retry_initial_s, config.dispatch.retry_max_s)
-    # Endpoint configs name the secret's variable or file; the dispatcher reads it on the state node.
-    dispatcher = _named(
-        DispatcherActor, DISPATCHER_NAME, on_state_node, data_dir, config.dispatch.endpoints, backoff
-    )
+    # Endpoint sources name the secret's variable or file; the dispatcher reads it on the state node.
+    sources = [endpoint.source() for endpoint in config.dispatch.endpoints]
+    dispatcher = _named(DispatcherActor, DISPATCHER_NAME, on_state_node, data_dir, sources, backoff)
     _started("dispatcher", lambda: ray.get(dispatcher.ready.remote()))
     names = deploy_models(config)
     versions = model_versions(frozenset(config.models.overrides()))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from actors.dispatch.secrets import EndpointSource
 from cluster.config.base import Section, duplicates
-from serve.errors import ConfigError
 
 
 class EndpointConfig(Section):
@@ -41,42 +39,13 @@ class EndpointConfig(Section):
             raise ValueError("url must start with http:// or https://")
         return url
 
+    def source(self) -> EndpointSource:
+        """What the dispatcher is given: the endpoint and where its secret is, never the secret."""
+        return EndpointSource(self.name, self.url, self.timeout_s, self.secret_env, self.secret_file)
+
     def secret(self) -> bytes:
-        """The signing secret, from the environment variable or file the config names.
-
-        Call it where the dispatcher runs (the state node): the secret never travels through Ray.
-        """
-        where = self.secret_source()
-        if self.secret_file is not None:
-            value = _read_private_file(self.secret_file, where)
-        else:
-            value = os.environ.get(self.secret_env or "", "")
-        if len(value) < 16:
-            raise ConfigError(f"{where} must hold the webhook secret (at least 16 characters)")
-        return value.encode()
-
-    def secret_source(self) -> str:
-        """Where the secret is read from, for messages (never the secret itself)."""
-        source = (
-            f"environment variable {self.secret_env}"
-            if self.secret_file is None
-            else f"secret file {self.secret_file}"
-        )
-        return f"dispatch endpoint '{self.name}': {source}"
-
-
-def _read_private_file(path: Path, where: str) -> str:
-    """A secret file's text, refused if it is missing or anyone but its owner may read or write it."""
-    path = path.expanduser()
-    try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(
-                f"{where} may be read by others (mode {stat.filemode(mode)}); run: chmod 600 {path}"
-            )
-        return path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{where} cannot be read: {exc}") from exc
+        """The signing secret, read where this runs (the dispatcher reads it on the state node)."""
+        return self.source().secret()
 
 
 class DispatchConfig(Section):
