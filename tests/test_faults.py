@@ -37,7 +37,7 @@ from cluster.receiver import AlertReceiver
 from cluster.samples import FACES
 from serve.face_analyzer import FaceAnalyzer
 from tests.mjpeg_server import MjpegServer
-from tests.ray_nodes import LocalCluster
+from tests.ray_nodes import LocalCluster, poll_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.models]
 NAMESPACE = "safecity"
@@ -47,12 +47,9 @@ PERSON_A, PERSON_B = FACES / "person_a_2.jpg", FACES / "person_b_2.jpg"
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-    """Poll ``condition``; the seconds it took to hold."""
+    """Poll ``condition`` (the harness's ``poll_until``); the seconds it took to hold."""
     started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout_s:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.2)
+    poll_until(condition, timeout_s, what)
     return time.monotonic() - started
 
 
