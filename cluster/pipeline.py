@@ -28,7 +28,7 @@ from cluster.config.cameras import CameraConfig
 from cluster.config.serving import DeploymentConfig
 from serve.alerts import CameraRef
 from serve.deployments import (
-    DetectorDeployment,
+    DetectorsDeployment,
     FaceEmbedderDeployment,
     ModelSpec,
     PlateReaderDeployment,
@@ -44,7 +44,7 @@ CameraShardActor: Any = camera_actor.CameraShardActor
 DispatcherActor: Any = dispatcher_actor.DispatcherActor
 MatcherActor: Any = matcher_actor.MatcherActor
 
-ROLES = ("face_detector", "plate_detector", "face_embedder", "plate_reader")
+ROLES = ("detectors", "face_embedder", "plate_reader")
 DISPATCHER_NAME = "safecity-dispatcher"
 MATCHER_NAME = "safecity-matcher"
 NAME_FREE_TIMEOUT_S = 60.0  # an earlier run's actors may still be going away (its driver just died)
@@ -111,21 +111,23 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
         config.models.auto_pull,
     )
     serving = config.serving
-    classes: dict[str, tuple[Any, DeploymentConfig, Any]] = {
-        "face_detector": (DetectorDeployment, serving.face_detector, config.face_settings()),
-        "plate_detector": (DetectorDeployment, serving.plate_detector, config.plate_settings()),
-        "face_embedder": (FaceEmbedderDeployment, serving.face_embedder, config.face_settings()),
-        "plate_reader": (PlateReaderDeployment, serving.plate_reader, config.plate_settings()),
+    faces = any(c.wants_faces for c in config.cameras)
+    plates = any(c.wants_plates for c in config.cameras)
+    face_settings, plate_settings = config.face_settings(), config.plate_settings()
+    # Each role: its deployment, its serving section, and its arguments after the model spec.
+    classes: dict[str, tuple[Any, DeploymentConfig, tuple[Any, ...]]] = {
+        "detectors": (
+            DetectorsDeployment,
+            serving.detectors,
+            (face_settings if faces else None, plate_settings if plates else None),
+        ),
+        "face_embedder": (FaceEmbedderDeployment, serving.face_embedder, (face_settings,)),
+        "plate_reader": (PlateReaderDeployment, serving.plate_reader, (plate_settings,)),
     }
-    wanted = {
-        "face_detector": any(c.wants_faces for c in config.cameras),
-        "face_embedder": any(c.wants_faces for c in config.cameras),
-        "plate_detector": any(c.wants_plates for c in config.cameras),
-        "plate_reader": any(c.wants_plates for c in config.cameras),
-    }
+    wanted = {"detectors": faces or plates, "face_embedder": faces, "plate_reader": plates}
     names = {role: f"{serving.app_name}-{role.replace('_', '-')}" for role in ROLES if wanted[role]}
     targets = []
-    for role, (deployment, options, settings) in classes.items():
+    for role, (deployment, options, arguments) in classes.items():
         if not wanted[role]:
             continue
         replica = ReplicaSpec(
@@ -134,7 +136,8 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
             max_age_s=config.pipeline.max_frame_age_s,
             cpu_threads=threads_for_share(options.num_cpus),
         )
-        app = deployment.options(name=role, **options.deployment_options(gpu)).bind(models, settings, replica)
+        deployment = deployment.options(name=role, **options.deployment_options(gpu))
+        app = deployment.bind(models, *arguments, replica)
         targets.append(serve.RunTarget(app, name=names[role], route_prefix=None))
     if targets:
         serve.run_many(targets)

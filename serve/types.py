@@ -150,10 +150,23 @@ class PlateChip:
 
 @dataclass(frozen=True)
 class DetectorFrame:
-    """A letterboxed frame sent to a detector, with the unix time its frame was captured."""
+    """A letterboxed frame sent to the detectors once, saying which of them it needs.
+
+    ``captured_at`` is the unix time its frame was captured, for shedding stale work.
+    """
 
     canvas: NDArray[np.uint8]
     captured_at: float
+    faces: bool = True
+    plates: bool = True
+
+
+@dataclass(frozen=True)
+class FrameDetections:
+    """What the detectors found on one canvas: ``None`` for a detector the frame did not ask for."""
+
+    faces: Detections | None
+    plates: Detections | None
 
 
 @dataclass(frozen=True)

@@ -332,3 +332,10 @@ def test_an_endpoint_needs_exactly_one_secret_source(tmp_path: Path, sources: st
         ConfigError, match=r"dispatch.endpoints\[0\].*exactly one of secret_env and secret_file"
     ):
         endpoint_config(tmp_path, sources)
+
+
+def test_the_old_per_detector_serving_sections_point_to_serving_detectors(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "serving:\n  face_detector: {num_replicas: 2}\n")
+    assert "serving" in message and "write their batching and resources under serving.detectors" in message
+    config = load_config(write(tmp_path, "serving:\n  detectors: {num_replicas: 2}\n"))
+    assert config.serving.detectors.num_replicas == 2

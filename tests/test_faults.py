@@ -209,7 +209,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
 
     # A Serve replica dies: Serve starts another; the gate camera is analysed again.
     before = analysed(0)
-    pid = cluster.kill_serve_replica("face_detector")
+    pid = cluster.kill_serve_replica("detectors")
     result.recovery_s["serve replica"] = wait_for(
         lambda: analysed(0) >= before + 3, 180, "the gate camera to be analysed by a new replica"
     )

@@ -29,6 +29,7 @@ from serve.types import (
     FaceChip,
     FaceCrop,
     FaceQuality,
+    FrameDetections,
     OcrRead,
     PlateChip,
     Shed,
@@ -60,19 +61,20 @@ class FakeModels:
     shed_read: bool = False
     shed_embed: bool = False
     fail_detect: bool = False
-    detect_calls: int = 0
+    detected: list[DetectorFrame] = field(default_factory=list)
     read_calls: int = 0
     embed_calls: int = 0
 
-    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed:
-        self.detect_calls += 1
+    async def detect(self, frame: DetectorFrame) -> FrameDetections | Shed:
+        self.detected.append(frame)
         if self.fail_detect:
             raise RuntimeError("replica died")
-        return Shed(3.0) if self.shed_detect else one_box((100, 100, 200, 220))
-
-    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed:
-        self.detect_calls += 1
-        return Shed(3.0) if self.shed_detect else one_box((300, 200, 420, 230))
+        if self.shed_detect:
+            return Shed(3.0)
+        return FrameDetections(
+            one_box((100, 100, 200, 220)) if frame.faces else None,
+            one_box((300, 200, 420, 230)) if frame.plates else None,
+        )
 
     async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed:
         self.embed_calls += 1
@@ -131,6 +133,18 @@ def analyse(shard: CameraShard, worker: CameraWorker, frames: range) -> None:
             await shard.analyse(worker, frame(index))
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize(("faces", "plates"), [(True, True), (True, False), (False, True)])
+def test_each_frame_is_one_detector_request_asking_for_what_its_camera_needs(
+    faces: bool, plates: bool
+) -> None:
+    models, matcher = FakeModels(), FakeMatcher()
+    shard, worker = make_shard(models, matcher, faces=faces, plates=plates)
+    analyse(shard, worker, range(3))
+    assert [(f.faces, f.plates) for f in models.detected] == [(faces, plates)] * 3
+    assert [f.captured_at for f in models.detected] == [frame(i).captured_at for i in range(3)]
+    assert models.read_calls == (2 if plates else 0) and (models.embed_calls > 0) == faces
 
 
 def test_a_settled_plate_track_is_never_read_again() -> None:
@@ -249,15 +263,13 @@ class PeopleInView:
 
     people: list[Person] = field(default_factory=list)
 
-    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed:
-        return Detections(
+    async def detect(self, frame: DetectorFrame) -> FrameDetections | Shed:
+        faces = Detections(
             np.array([p.box for p in self.people], np.float32).reshape(-1, 4),
             np.array([p.score for p in self.people], np.float32),
             np.zeros(len(self.people), np.int64),
         )
-
-    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed:
-        return Detections.empty()
+        return FrameDetections(faces, Detections.empty() if frame.plates else None)
 
     async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed:
         [person] = [p for p in self.people if abs(p.score - chip.detector_score) < 1e-3]

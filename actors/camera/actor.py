@@ -13,11 +13,11 @@ from actors.actor_address import ActorAddress
 from actors.camera.shard import CameraShard, CameraSpec, ShardSettings
 from actors.camera.stats import CameraStats
 from actors.matcher import FaceObservation, PlateObservation
-from serve.types import Detections, DetectorFrame, EmbeddedFace, FaceChip, OcrRead, PlateChip, Shed
+from serve.types import DetectorFrame, EmbeddedFace, FaceChip, FrameDetections, OcrRead, PlateChip, Shed
 
 
 class ServeModels:
-    """:class:`ModelClients` over the four Serve applications."""
+    """:class:`ModelClients` over the three Serve applications."""
 
     def __init__(self, app_names: dict[str, str]) -> None:
         self._app_names = dict(app_names)
@@ -31,12 +31,8 @@ class ServeModels:
             self._handles[role] = serve.get_app_handle(self._app_names[role])
         return self._handles[role]
 
-    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed:
-        result: Detections | Shed = await self._handle("face_detector").detect.remote(frame)
-        return result
-
-    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed:
-        result: Detections | Shed = await self._handle("plate_detector").detect.remote(frame)
+    async def detect(self, frame: DetectorFrame) -> FrameDetections | Shed:
+        result: FrameDetections | Shed = await self._handle("detectors").detect.remote(frame)
         return result
 
     async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed:

@@ -30,7 +30,17 @@ from serve.alerts import CameraRef
 from serve.imaging import Image, clip_box, crop, encode_jpeg, expand_box, laplacian_variance
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
 from serve.plate_vote import candidate
-from serve.types import Box, Detections, DetectorFrame, EmbeddedFace, FaceChip, OcrRead, PlateChip, Shed
+from serve.types import (
+    Box,
+    Detections,
+    DetectorFrame,
+    EmbeddedFace,
+    FaceChip,
+    FrameDetections,
+    OcrRead,
+    PlateChip,
+    Shed,
+)
 
 FACE_CHIP_MAX_PX = 256
 EVIDENCE_MAX_PX = 320
@@ -39,8 +49,7 @@ EVIDENCE_MAX_PX = 320
 class ModelClients(Protocol):
     """The perception models, wherever they run (Ray Serve in production)."""
 
-    async def detect_faces(self, frame: DetectorFrame) -> Detections | Shed: ...
-    async def detect_plates(self, frame: DetectorFrame) -> Detections | Shed: ...
+    async def detect(self, frame: DetectorFrame) -> FrameDetections | Shed: ...
     async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed: ...
     async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed: ...
 
@@ -228,14 +237,12 @@ class CameraShard:
         """Detect, track, and embed or read what the track books ask for; errors are counted, not raised."""
         try:
             canvas, transform = letterbox(frame.image, self.settings.detector_canvas)
-            request = DetectorFrame(canvas, frame.captured_at)
-            faces, plates = await asyncio.gather(
-                self.models.detect_faces(request) if worker.spec.faces else _none(),
-                self.models.detect_plates(request) if worker.spec.plates else _none(),
-            )
-            if isinstance(faces, Shed) or isinstance(plates, Shed):
-                worker.shed_detect += 1  # the frame went stale in a detector's queue: the next one wins
+            request = DetectorFrame(canvas, frame.captured_at, worker.spec.faces, worker.spec.plates)
+            found = await self.models.detect(request)
+            if isinstance(found, Shed):
+                worker.shed_detect += 1  # the frame went stale in the detectors' queue: the next one wins
                 return
+            faces, plates = found.faces, found.plates
             async with worker.tracking_lock:
                 if frame.captured_at < worker.last_tracked_at:
                     worker.late += 1  # an older frame finished after a newer one: tracks moved on
@@ -356,7 +363,3 @@ class CameraShard:
 
 def _box(row: Any) -> Box:
     return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
-
-
-async def _none() -> None:
-    return None

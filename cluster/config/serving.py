@@ -44,6 +44,8 @@ class DeploymentConfig(Section):
         options: dict[str, Any] = {
             "ray_actor_options": actor_options,
             "max_ongoing_requests": self.max_ongoing_requests,
+            # A line per request (tens a second per replica) that nobody reads; errors are still logged.
+            "logging_config": {"enable_access_log": False},
         }
         if self.autoscaling is not None:
             options["autoscaling_config"] = self.autoscaling.model_dump()
@@ -56,7 +58,21 @@ class ServingConfig(Section):
     """One section per model deployment."""
 
     app_name: str = Field("safecity", pattern=r"^[a-z][a-z0-9-]{0,40}$")
-    face_detector: DeploymentConfig = Field(default_factory=DeploymentConfig)
-    plate_detector: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    detectors: DeploymentConfig = Field(
+        # Two single-threaded replicas: intra-op threads gain little on these models, two processes
+        # keep both cores of a small node busy (README, Performance).
+        default_factory=lambda: DeploymentConfig(num_replicas=2),
+        description="Face and plate detectors together: one request per frame runs both.",
+    )
     face_embedder: DeploymentConfig = Field(default_factory=lambda: DeploymentConfig(max_batch_size=32))
     plate_reader: DeploymentConfig = Field(default_factory=lambda: DeploymentConfig(max_batch_size=4))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merged_detectors(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"face_detector", "plate_detector"} & data.keys()):
+            raise ValueError(
+                "serving.face_detector and serving.plate_detector are one deployment now: "
+                "write their batching and resources under serving.detectors"
+            )
+        return data
