@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
-from actors.dispatch.secrets import EndpointSource
 from cluster.config.base import Section, duplicates
+
+if TYPE_CHECKING:  # the webhook client imports httpx: loaded when the dispatcher is given endpoints
+    from actors.dispatch.secrets import EndpointSource
 
 
 class EndpointConfig(Section):
@@ -41,6 +44,8 @@ class EndpointConfig(Section):
 
     def source(self) -> EndpointSource:
         """What the dispatcher is given: the endpoint and where its secret is, never the secret."""
+        from actors.dispatch.secrets import EndpointSource
+
         return EndpointSource(self.name, self.url, self.timeout_s, self.secret_env, self.secret_file)
 
     def secret(self) -> bytes:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
 from cluster.config.base import Section
-from serve.letterbox import DEFAULT_CANVAS, STRIDE_PX, Canvas
-from serve.models.registry import ModelRole
-from serve.models.store import DEFAULT_CACHE_DIR, ModelSource
+from serve.canvas import DEFAULT_CANVAS, STRIDE_PX, Canvas
+from serve.models.registry import DEFAULT_CACHE_DIR, ModelRole
+
+if TYPE_CHECKING:  # the store imports httpx and the exporters: loaded when a source is built
+    from serve.models.store import ModelSource
 
 _CANVAS_RANGE_PX = (160, 1920)
 
@@ -35,6 +38,8 @@ class ModelFile(Section):
 
     def to_source(self) -> ModelSource:
         """The store's view of this override."""
+        from serve.models.store import ModelSource
+
         return ModelSource(path=self.path, url=self.url, sha256=self.sha256)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from cluster.config.base import Section
-from serve.letterbox import Canvas
-from serve.perception import OcrBackend, PlateSettings
-from serve.plate_reader import MAX_VIEWS
+from serve.plate_options import MAX_VIEWS, OcrBackend
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+
+if TYPE_CHECKING:  # the serve factories import OpenCV and onnx: loaded when settings are built
+    from serve.canvas import Canvas
+    from serve.perception import PlateSettings
 
 
 class PlateFormatConfig(Section):
@@ -79,6 +83,8 @@ class PlatesConfig(Section):
 
     def settings(self, detector_canvas: Canvas, detector_int8: bool) -> PlateSettings:
         """The serve layer's view, with the detector canvas and precision of the ``models`` section."""
+        from serve.perception import PlateSettings
+
         return PlateSettings(
             detector_confidence=self.detector_confidence,
             detector_canvas=detector_canvas,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
@@ -15,7 +16,9 @@ from cluster.config.pipeline import PipelineConfig
 from cluster.config.placement import PlacementConfig
 from cluster.config.plates import PlatesConfig
 from cluster.config.serving import ServingConfig
-from serve.perception import FaceSettings, PlateSettings
+
+if TYPE_CHECKING:
+    from serve.perception import FaceSettings, PlateSettings
 
 DEFAULT_DATA_DIR = Path("safecity-data")
 
