@@ -23,6 +23,7 @@ from cluster.latency import LatencyLog
 from cluster.pipeline import start_pipeline, wait_until_finished
 from cluster.receiver import AlertReceiver, describe_alert
 from cluster.samples import DEMO_SUBJECTS, SAMPLE_CONFIG
+from serve.device import resolve_device
 from serve.face_analyzer import FaceAnalyzer
 from serve.models.store import ModelStore
 from serve.perception import build_face_analyzer
@@ -86,6 +87,8 @@ def run_demo(
 ) -> DemoResult:
     """Build the demo city, run it through the live pipeline, and report what reached dispatch."""
     base = load_config(config_path or SAMPLE_CONFIG)
+    if base.models.device.startswith("cuda"):  # the replicas are local: refuse now, not in their logs
+        resolve_device(base.models.device)
     work = Path(tempfile.mkdtemp(prefix="safecity-demo-"))
     data = data_dir or work / "data"
     result = DemoResult()

@@ -62,13 +62,27 @@ class ModelsConfig(Section):
         "into cache_dir, calibrated on bundled frames): about 2x faster, the same detections on the "
         "test frames (`safecity bench stages`). A GPU always runs the float graph.",
     )
-    face_detector: ModelFile | None = None
-    face_landmarks: ModelFile | None = None
-    face_embedder: ModelFile | None = None
-    plate_detector: ModelFile | None = None
-    ocr_detector: ModelFile | None = None
-    ocr_recognizer: ModelFile | None = None
-    rapidocr_recognizer: ModelFile | None = None
+    face_detector: ModelFile | None = Field(
+        None, description="Own weights for the YOLO face detector (default: pinned)."
+    )
+    face_landmarks: ModelFile | None = Field(
+        None, description="Own weights for the YuNet face landmark model (default: pinned)."
+    )
+    face_embedder: ModelFile | None = Field(
+        None, description="Own weights for the SFace embedder (default: pinned)."
+    )
+    plate_detector: ModelFile | None = Field(
+        None, description="Own weights for the YOLO plate detector (default: pinned)."
+    )
+    ocr_detector: ModelFile | None = Field(
+        None, description="Own weights for EasyOCR's text detector (default: pinned)."
+    )
+    ocr_recognizer: ModelFile | None = Field(
+        None, description="Own weights for EasyOCR's text-line recogniser (default: pinned)."
+    )
+    rapidocr_recognizer: ModelFile | None = Field(
+        None, description="Own weights for RapidOCR's text-line recogniser (default: pinned)."
+    )
 
     @field_validator("detector_canvas_px")
     @classmethod

@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # the serve factories import OpenCV and onnx: loaded when set
 class PlateFormatConfig(Section):
     """A named plate format: a regular expression over the normalised text (A-Z, 0-9, no separators)."""
 
-    name: str = Field(min_length=1)
-    pattern: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="Name of the format, shown with reads that fit it.")
+    pattern: str = Field(min_length=1, description="Regular expression over the normalised text (A-Z, 0-9).")
 
     @field_validator("pattern")
     @classmethod
