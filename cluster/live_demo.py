@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -82,6 +83,17 @@ def demo_config(base: SafeCityConfig, data_dir: Path, media: Path, receiver_url:
     )
 
 
+def start_ray_quietly() -> None:
+    """A local Ray whose own INFO and WARNING lines stay out of the demo's output; errors still show.
+
+    ``logging_level`` covers the "ray" logger (its start-up and token notices); Serve gives "ray.serve"
+    a level of its own (its "Application ... is ready" lines). Workers' output stays in Ray's log
+    files (``log_to_driver=False``), where ``ray logs`` finds it.
+    """
+    ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    logging.getLogger("ray.serve").setLevel(logging.ERROR)
+
+
 def run_demo(
     config_path: Path | None, data_dir: Path | None, actor: str, timeout_s: float = 100.0
 ) -> DemoResult:
@@ -111,7 +123,7 @@ def run_demo(
         actor,
     )
     print("demo: watchlist subject-a, subject-b; hotlist MLB803. Starting Ray and Serve...", flush=True)
-    ray.init(include_dashboard=False, log_to_driver=False)
+    start_ray_quietly()
     try:
         started = time.monotonic()
         pipeline = start_pipeline(config)

@@ -29,14 +29,16 @@ def resolve_device(requested: str) -> str:
     has_cuda = torch.cuda.is_available()
     if requested == "auto":
         return "cuda:0" if has_cuda else "cpu"
-    if requested.startswith("cuda") and not has_cuda:
+    if requested == "cpu":
+        return requested
+    if not has_cuda:
         raise ConfigError(
             f"models.device is {requested!r} but torch sees no CUDA GPU on this machine; "
             "set models.device to auto or cpu"
         )
     resolved = "cuda:0" if requested == "cuda" else requested
     count = torch.cuda.device_count()
-    if int(resolved.partition(":")[2]) >= count:
+    if int(resolved.removeprefix("cuda:")) >= count:
         raise ConfigError(
             f"models.device is {requested!r} but torch sees {count} CUDA GPU(s) on this machine "
             f"(cuda:0 to cuda:{count - 1})"
