@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     enrol = command(
         watch_commands, "enrol", f"{lists}:watchlist_enrol", "enrol a subject from one or more photos"
     )
-    enrol.add_argument("--id", required=True, help="stable subject id (letters, digits, . _ -)")
+    enrol.add_argument("id", metavar="ID", help="stable subject id (letters, digits, . _ -)")
     enrol.add_argument("--label", required=True, help="display label; use neutral labels in demos and tests")
     enrol.add_argument("--category", default="", help="category or reason, e.g. 'wanted: case 2026/114'")
     enrol.add_argument(
@@ -127,24 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument(
         "--face", type=int, help="which face to use when a photo shows several (index, 0 = first)"
     )
-    enrol.add_argument("photos", nargs="+", metavar="PHOTO")
+    enrol.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the subject's face")
     wl_list = command(watch_commands, "list", f"{lists}:watchlist_list", "list subjects")
     wl_list.add_argument("--json", action="store_true", help="one JSON object per subject")
     wl_remove = command(
         watch_commands, "remove", f"{lists}:watchlist_remove", "remove a subject and its photos"
     )
-    wl_remove.add_argument("id", help="the subject id")
+    wl_remove.add_argument("id", metavar="ID", help="the subject id")
 
     hot_commands = group("hotlist", "wanted vehicles: add, list, remove")
     add = command(hot_commands, "add", f"{lists}:hotlist_add", "add or update a wanted plate")
-    add.add_argument("plate")
+    add.add_argument("plate", metavar="PLATE", help="the plate as written (separators are ignored)")
     add.add_argument("--reason", required=True)
     add.add_argument("--expires", help="ISO 8601 time after which the entry no longer matches")
     hl_list = command(hot_commands, "list", f"{lists}:hotlist_list", "list plates")
     hl_list.add_argument("--json", action="store_true", help="one JSON object per plate")
     hl_list.add_argument("--all", action="store_true", help="include expired entries")
     hl_remove = command(hot_commands, "remove", f"{lists}:hotlist_remove", "remove a plate")
-    hl_remove.add_argument("plate")
+    hl_remove.add_argument("plate", metavar="PLATE")
 
     audit_commands = group("audit", "the audit log")
     command(audit_commands, "show", f"{lists}:audit_show", "verify the hash chain and print every entry")

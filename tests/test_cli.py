@@ -155,7 +155,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     succeeds(
         "watchlist",
         "enrol",
-        "--id",
         SUBJECT_ID,
         "--label",
         SUBJECT_LABEL,
@@ -333,7 +332,7 @@ def test_refused_enrolments_store_nothing_and_face_picks_one_of_several(
     world_copy: Path, tmp_path: Path
 ) -> None:
     data_dir = world_copy
-    enrol = ("watchlist", "enrol", "--data-dir", data_dir, "--actor", ACTOR, "--id", "subject-c")
+    enrol = ("watchlist", "enrol", "--data-dir", data_dir, "--actor", ACTOR, "subject-c")
     before = state_of(data_dir)
 
     statement = tmp_path / "statement.txt"
