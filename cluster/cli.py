@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -232,6 +233,8 @@ def _handler(spec: str) -> Handler:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``safecity`` console script."""
     args = build_parser().parse_args(argv)
+    # Modules log under their own names; warnings and errors show with that name, like the error line.
+    logging.basicConfig(level=logging.WARNING, format="safecity: %(levelname)s: %(name)s: %(message)s")
     if args.command == "bench":
         _lift_global_options(args)
     if args.command == "config" and args.file is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "--drain-timeout", type=float, default=30.0, help="seconds to deliver pending alerts when stopping"
     )
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return run_job(
             load_config(args.config),
