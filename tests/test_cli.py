@@ -468,7 +468,12 @@ def test_global_options_after_a_benchmark_name_are_taken_out_of_its_options(
     from cluster.cli import main
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(pipeline, "main", lambda argv: calls.append(list(argv)) or 0)
+
+    def bench_main(argv: list[str]) -> int:
+        calls.append(list(argv))
+        return 0
+
+    monkeypatch.setattr(pipeline, "main", bench_main)
     assert main(["bench", "pipeline", "--seconds", "5", "--config", str(SAMPLE_CONFIG), "--actor", "x"]) == 0
     assert main(["--config", str(SAMPLE_CONFIG), "bench", "pipeline", "--cameras", "2"]) == 0
     assert calls == [
