@@ -12,7 +12,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import scann
 
 # Gallery size from which ScaNN (wrapper overhead included) serves every small batch size (1-32 queries,
 # the live case) faster than ExactIndex. Measured on 2 cores, 128-d, default ScaNN settings, ScaNN/exact
@@ -187,6 +186,8 @@ class ScannIndex:
         self.leaves_to_search = leaves_to_search or math.ceil(0.3 * self.num_leaves)
         self.reorder_size = reorder_size
         self.training_sample_size = training_sample_size or min(n, 250_000)
+        import scann  # deferred: the config and the CLI's help read this module's constants
+
         self._searcher = (
             scann.scann_ops_pybind.builder(gallery, reorder_size, "dot_product")
             .tree(

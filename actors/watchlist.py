@@ -32,6 +32,7 @@ from serve.errors import (
     SafeCityError,
 )
 from serve.face_analyzer import FaceAnalyzer
+from serve.face_policy import EnrolmentPolicy as EnrolmentPolicy
 from serve.imaging import decode_image
 from serve.types import FaceCrop
 
@@ -58,15 +59,6 @@ WATCHLIST_SCHEMA = pa.schema(
 
 class WatchlistInputError(SafeCityError, ValueError):
     """A watchlist request is malformed (bad id, label, threshold); nothing was stored."""
-
-
-@dataclass(frozen=True)
-class EnrolmentPolicy:
-    """How good an enrolment photo's face must be. Stricter than live matching on purpose."""
-
-    min_face_px: float = 64.0
-    min_sharpness: float = 50.0
-    min_quality: float = 0.5
 
 
 @dataclass(frozen=True)

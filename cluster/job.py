@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -44,6 +45,32 @@ def run(config: SafeCityConfig, stop: threading.Event, report_every_s: float = 3
     return pipeline
 
 
+def run_job(
+    config: SafeCityConfig, *, source: str, report_every_s: float = 30.0, drain_timeout_s: float = 30.0
+) -> int:
+    """Run ``config``'s cameras until SIGINT or SIGTERM, then deliver what is pending.
+
+    ``source`` names the config in messages. Raises :class:`SafeCityError` for a config that cannot
+    run, including a webhook secret missing on the state node.
+    """
+    if not config.cameras:
+        raise SafeCityError(f"{source}: cameras: at least one camera is needed to run")
+    connect_ray()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs handlers of its own
+        signal.signal(signum, lambda *_: stop.set())
+    pipeline = run(config, stop, report_every_s)
+    left = pipeline.stop(drain_timeout_s)
+    if left.delivered_all:
+        print("safecity: stopped; all alerts delivered")
+    else:
+        print(
+            f"safecity: stopped; {left.pending_deliveries} deliveries and {left.unlogged_alerts} alert-log "
+            "writes stay in the outbox for the next run"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m cluster.job``."""
     parser = argparse.ArgumentParser(prog="python -m cluster.job")
@@ -53,29 +80,16 @@ def main(argv: list[str] | None = None) -> int:
         "--drain-timeout", type=float, default=30.0, help="seconds to deliver pending alerts when stopping"
     )
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = load_config(args.config)
-        if not config.cameras:
-            raise SafeCityError(f"{args.config}: cameras: at least one camera is needed to run")
+        return run_job(
+            load_config(args.config),
+            source=str(args.config),
+            report_every_s=args.report_every,
+            drain_timeout_s=args.drain_timeout,
+        )
     except SafeCityError as exc:
         return _error(exc)
-    connect_ray()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs handlers of its own
-        signal.signal(signum, lambda *_: stop.set())
-    try:
-        pipeline = run(config, stop, args.report_every)
-    except SafeCityError as exc:  # the secrets are read on the state node: a missing one shows here
-        return _error(exc)
-    left = pipeline.stop(args.drain_timeout)
-    if left.delivered_all:
-        print("safecity: stopped; all alerts delivered")
-    else:
-        print(
-            f"safecity: stopped; {left.pending_deliveries} deliveries and {left.unlogged_alerts} alert-log "
-            "writes stay in the outbox for the next run"
-        )
-    return 0
 
 
 def _error(exc: SafeCityError) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -23,6 +24,7 @@ from cluster.latency import LatencyLog
 from cluster.pipeline import start_pipeline, wait_until_finished
 from cluster.receiver import AlertReceiver, describe_alert
 from cluster.samples import DEMO_SUBJECTS, SAMPLE_CONFIG
+from serve.device import resolve_device
 from serve.face_analyzer import FaceAnalyzer
 from serve.models.store import ModelStore
 from serve.perception import build_face_analyzer
@@ -81,11 +83,24 @@ def demo_config(base: SafeCityConfig, data_dir: Path, media: Path, receiver_url:
     )
 
 
+def start_ray_quietly() -> None:
+    """A local Ray whose own INFO and WARNING lines stay out of the demo's output; errors still show.
+
+    ``logging_level`` covers the "ray" logger (its start-up and token notices); Serve gives "ray.serve"
+    a level of its own (its "Application ... is ready" lines). Workers' output stays in Ray's log
+    files (``log_to_driver=False``), where ``ray logs`` finds it.
+    """
+    ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    logging.getLogger("ray.serve").setLevel(logging.ERROR)
+
+
 def run_demo(
     config_path: Path | None, data_dir: Path | None, actor: str, timeout_s: float = 100.0
 ) -> DemoResult:
     """Build the demo city, run it through the live pipeline, and report what reached dispatch."""
     base = load_config(config_path or SAMPLE_CONFIG)
+    if base.models.device.startswith("cuda"):  # the replicas are local: refuse now, not in their logs
+        resolve_device(base.models.device)
     work = Path(tempfile.mkdtemp(prefix="safecity-demo-"))
     data = data_dir or work / "data"
     result = DemoResult()
@@ -108,7 +123,7 @@ def run_demo(
         actor,
     )
     print("demo: watchlist subject-a, subject-b; hotlist MLB803. Starting Ray and Serve...", flush=True)
-    ray.init(include_dashboard=False, log_to_driver=False)
+    start_ray_quietly()
     try:
         started = time.monotonic()
         pipeline = start_pipeline(config)

@@ -1,4 +1,4 @@
-"""The bundled sample media (assets/) and the neutral demo lists built from them."""
+"""The bundled sample media (assets/), the example configs, and the neutral demo lists built from them."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-ASSETS = REPO_ROOT / "assets"
+# An installed wheel carries assets/ and examples/ here (setup.py); a checkout has them at its root.
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+_ROOT = BUNDLED if BUNDLED.is_dir() else REPO_ROOT
+ASSETS = _ROOT / "assets"
 FACES = ASSETS / "faces"
 PLATES = ASSETS / "plates"
-SAMPLE_CONFIG = REPO_ROOT / "examples" / "sample-city.yaml"
+EXAMPLES = _ROOT / "examples"
+SAMPLE_CONFIG = EXAMPLES / "sample-city.yaml"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import re
 
 import cv2
 
+from serve.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -17,7 +19,8 @@ def resolve_device(requested: str) -> str:
     """Map ``auto``/``cpu``/``cuda``/``cuda:N`` to a concrete torch device string.
 
     ``auto`` picks the first GPU when torch sees one and the CPU otherwise; an explicit ``cuda`` on a
-    machine without a GPU is an error rather than a silent fall-back to the CPU.
+    machine without a GPU is a :class:`ConfigError` (one line in the CLI) rather than a silent fall-back
+    to the CPU.
     """
     if not _DEVICE_PATTERN.match(requested):
         raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {requested!r}")
@@ -26,9 +29,21 @@ def resolve_device(requested: str) -> str:
     has_cuda = torch.cuda.is_available()
     if requested == "auto":
         return "cuda:0" if has_cuda else "cpu"
-    if requested.startswith("cuda") and not has_cuda:
-        raise ValueError(f"device {requested!r} requested but torch sees no CUDA GPU on this machine")
-    return "cuda:0" if requested == "cuda" else requested
+    if requested == "cpu":
+        return requested
+    if not has_cuda:
+        raise ConfigError(
+            f"models.device is {requested!r} but torch sees no CUDA GPU on this machine; "
+            "set models.device to auto or cpu"
+        )
+    resolved = "cuda:0" if requested == "cuda" else requested
+    count = torch.cuda.device_count()
+    if int(resolved.removeprefix("cuda:")) >= count:
+        raise ConfigError(
+            f"models.device is {requested!r} but torch sees {count} CUDA GPU(s) on this machine "
+            f"(cuda:0 to cuda:{count - 1})"
+        )
+    return resolved
 
 
 def onnx_providers(device: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,7 +10,8 @@ from numpy.typing import NDArray
 from serve.face_align import TEMPLATE_112, align_face
 from serve.face_embedder import SFaceEmbedder
 from serve.face_landmarks import YuNetLandmarker
-from serve.face_quality import QualityScale, face_quality
+from serve.face_policy import FacePolicy as FacePolicy
+from serve.face_quality import face_quality
 from serve.imaging import Image
 from serve.types import Box, Detections, Face, FaceCrop
 from serve.yolo_detector import YoloDetector
@@ -22,15 +22,6 @@ def landmarks_from_box(box: Box) -> NDArray[np.float32]:
     x1, y1, x2, y2 = box
     relative = TEMPLATE_112 / 112.0
     return np.asarray(relative * [x2 - x1, y2 - y1] + [x1, y1], dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class FacePolicy:
-    """Which detected faces are worth embedding."""
-
-    min_face_px: float = 24.0
-    min_quality: float = 0.35
-    quality_scale: QualityScale = field(default_factory=QualityScale)
 
 
 class FaceAnalyzer:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
+from serve.face_policy import QualityScale as QualityScale
 from serve.imaging import Image, laplacian_variance
 from serve.types import Box, FaceQuality
-
-
-@dataclass(frozen=True)
-class QualityScale:
-    """Values at which each part of the score saturates at 1.
-
-    Measured on the bundled portraits (aligned 112x112 crops): sharp faces have a Laplacian variance
-    of 250 to 3,600; blurred with a Gaussian of sigma 5 px (about 2 px at the aligned scale) they fall
-    to 39-65, with sigma 8 px to 14-22.
-    """
-
-    full_size_px: float = 80.0
-    full_sharpness: float = 150.0
 
 
 def frontal_score(landmarks: NDArray[np.float32] | None) -> float:

@@ -20,14 +20,10 @@ import numpy as np
 from serve.imaging import Image, crop, expand_box
 from serve.ocr_recognizer import LINE_HEIGHT_PX
 from serve.plate_lines import Grey, TextLine, find_text_lines, line_image
+from serve.plate_options import MAX_VIEWS as MAX_VIEWS
+from serve.plate_options import VIEW_SCALES
 from serve.types import Box, OcrRead
 
-# Scale of the detector box for each view. One view is the default: over three runs of ``safecity
-# bench plates`` (600 plates) three views read 84.0% exactly against 82.2% for one, at 2.4 times the
-# cost (two views: 82.7%). The crops share one frame's blur and glyphs, so their errors mostly agree;
-# the vote over a track's frames pays better.
-VIEW_SCALES = (1.0, 1.04, 0.96)
-MAX_VIEWS = len(VIEW_SCALES)
 # Lines whose glyphs are at least this fraction as tall as the tallest line's can hold the number (a
 # motorcycle plate's letters over its digits); smaller ones are province headers, left unread. At
 # 0.7 a motorcycle plate's smaller letter row was skipped: 73% exact reads against 76% at 0.55.

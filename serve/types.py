@@ -47,10 +47,6 @@ class Detections:
         x1, y1, x2, y2 = (float(v) for v in self.xyxy[index])
         return (x1, y1, x2, y2)
 
-    def filter(self, keep: NDArray[np.bool_]) -> Detections:
-        """The detections where ``keep`` is true."""
-        return Detections(self.xyxy[keep], self.confidence[keep], self.class_id[keep])
-
 
 @dataclass(frozen=True)
 class FaceQuality:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import random
 import time
@@ -336,6 +337,30 @@ def test_an_unexpected_decoder_fault_reconnects_instead_of_killing_the_thread(
     assert stats.frames_read >= 6 and stats.errors >= 2
     assert stats.last_error is not None and "corrupt bitstream" in stats.last_error
     assert reader.stop() and len(opened) >= 3  # the thread lived on; it stops on request
+
+
+def test_failures_and_recoveries_are_logged_with_the_camera_id(
+    readers: list[LatestFrameReader], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="actors.camera.latest_frame")
+    named = LatestFrameReader(
+        "rtsp://cam.invalid/1",
+        camera_id="gate-1",
+        backoff=FAST_RETRY,
+        opener=lambda *_, **__: _BrokenCapture(),
+    )
+    unnamed = LatestFrameReader(
+        "rtsp://officer:hunter2@cam.invalid/2", backoff=FAST_RETRY, opener=lambda *_, **__: _BrokenCapture()
+    )
+    readers.extend([named.start(), unnamed.start()])
+    wait_for(lambda: min(named.stats().reconnects, unnamed.stats().reconnects) >= 2, what="two reconnects")
+    assert named.stop() and unnamed.stop()
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records]
+    failures = [m for level, m in lines if level == logging.WARNING and m.startswith("camera gate-1: ")]
+    assert failures and all("corrupt bitstream" in m and "retry" in m for m in failures), lines
+    assert (logging.INFO, "camera gate-1: streaming again after 1 failure(s)") in lines
+    unnamed_lines = [m for _, m in lines if "cam.invalid/2" in m]
+    assert unnamed_lines and all("officer:***@" in m and "hunter2" not in m for m in unnamed_lines)
 
 
 # --- pacing ---------------------------------------------------------------------------------------

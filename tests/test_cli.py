@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from cluster.samples import FACES, PLATE_SCENE, REPO_ROOT, SAMPLE_CONFIG
 from serve.models.registry import ModelRole
@@ -153,7 +155,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     succeeds(
         "watchlist",
         "enrol",
-        "--id",
         SUBJECT_ID,
         "--label",
         SUBJECT_LABEL,
@@ -331,7 +332,7 @@ def test_refused_enrolments_store_nothing_and_face_picks_one_of_several(
     world_copy: Path, tmp_path: Path
 ) -> None:
     data_dir = world_copy
-    enrol = ("watchlist", "enrol", "--data-dir", data_dir, "--actor", ACTOR, "--id", "subject-c")
+    enrol = ("watchlist", "enrol", "--data-dir", data_dir, "--actor", ACTOR, "subject-c")
     before = state_of(data_dir)
 
     statement = tmp_path / "statement.txt"
@@ -358,3 +359,194 @@ def test_refused_enrolments_store_nothing_and_face_picks_one_of_several(
     assert len(subjects["subject-c"]["photos"]) == 1
     last = audit_entries(data_dir)[-1]
     assert (last["action"], last["target"], last["actor"]) == ("watchlist.enrol", "subject-c", ACTOR)
+
+
+# --- the command line's shape: global options, config check, --version, light imports ------------
+
+HEAVY_MODULES = ("scann", "pyarrow", "cv2", "torch", "ray", "onnxruntime")
+IMPORT_PROBE = """
+import sys
+from cluster.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print("heavy:", *sorted(m for m in {heavy!r} if m in sys.modules))
+raise SystemExit(code)
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["--version"], ["watchlist", "--help"], ["config", "check", str(SAMPLE_CONFIG)]]
+)
+def test_help_version_and_config_check_load_no_heavy_library(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE.format(heavy=HEAVY_MODULES), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "heavy:"
+
+
+def test_version_is_the_package_version() -> None:
+    from cluster import __version__
+
+    assert succeeds("--version").strip() == f"safecity {__version__}"
+
+
+def test_config_check_prints_the_effective_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cluster.cli import main
+    from cluster.config import load_config
+
+    config = tmp_path / "city.yaml"
+    config.write_text("faces:\n  match_threshold: 0.6\nmodels:\n  cache_dir: models\n")
+    data_dir = tmp_path / "elsewhere"
+    assert main(["config", "check", str(config), "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"# {config} is valid;")
+    shown = yaml.safe_load(out)
+    expected = load_config(config).model_copy(update={"data_dir": data_dir}).model_dump(mode="json")
+    assert shown == expected
+    assert shown["faces"]["match_threshold"] == 0.6 and shown["faces"]["min_quality"] == 0.35  # a default
+    assert shown["models"]["cache_dir"] == str(tmp_path / "models")  # relative to the file
+
+
+def test_config_check_refuses_a_typo_on_one_line_with_a_hint(tmp_path: Path) -> None:
+    bad = tmp_path / "city.yaml"
+    bad.write_text("pipeline:\n  cooldown: 30\n")
+    message = refused("--config", bad, "config", "check")
+    assert message == f"safecity: error: {bad}: pipeline.cooldown: unknown field; did you mean 'cooldown_s'?"
+
+
+def test_config_check_schema_is_json_schema_with_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
+    from cluster.cli import main
+
+    assert main(["config", "check", "--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert set(schema["properties"]) >= {"data_dir", "models", "faces", "plates", "cameras", "dispatch"}
+    assert schema["additionalProperties"] is False
+    faces = schema["$defs"]["FacesConfig"]["properties"]
+    assert "1:N" in faces["match_threshold"]["description"]
+
+
+def test_global_options_before_or_after_run_reach_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cluster import job
+    from cluster.cli import main
+
+    started: list[tuple[Path, str]] = []
+
+    def run_job(config: Any, *, source: str, report_every_s: float, drain_timeout_s: float) -> int:
+        started.append((config.data_dir, source))
+        return 0
+
+    monkeypatch.setattr(job, "run_job", run_job)
+    config = tmp_path / "city.yaml"
+    config.write_text("cameras:\n  - {id: gate, name: Gate, url: gate.mp4}\n")
+    data_dir = tmp_path / "data"
+    assert main(["--config", str(config), "--data-dir", str(data_dir), "run"]) == 0
+    assert main(["run", "--config", str(config), "--data-dir", str(data_dir)]) == 0
+    assert main(["--data-dir", str(data_dir), "run", "--config", str(config)]) == 0
+    assert started == [(data_dir, str(config))] * 3
+
+
+def test_run_without_a_config_says_so(tmp_path: Path) -> None:
+    assert refused("run", "--data-dir", tmp_path) == (
+        "safecity: error: run needs the cameras' config: safecity run --config FILE"
+    )
+
+
+def test_global_options_after_a_benchmark_name_are_taken_out_of_its_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cluster.bench import pipeline
+    from cluster.cli import main
+
+    calls: list[list[str]] = []
+
+    def bench_main(argv: list[str]) -> int:
+        calls.append(list(argv))
+        return 0
+
+    monkeypatch.setattr(pipeline, "main", bench_main)
+    assert main(["bench", "pipeline", "--seconds", "5", "--config", str(SAMPLE_CONFIG), "--actor", "x"]) == 0
+    assert main(["--config", str(SAMPLE_CONFIG), "bench", "pipeline", "--cameras", "2"]) == 0
+    assert calls == [
+        ["--config", str(SAMPLE_CONFIG), "--seconds", "5"],
+        ["--config", str(SAMPLE_CONFIG), "--cameras", "2"],
+    ]
+    assert main(["bench", "pipeline", "--data-dir", str(tmp_path)]) == 1
+    assert "bench pipeline reads and writes no data directory" in capsys.readouterr().err
+    assert len(calls) == 2
+
+
+def test_cuda_without_a_gpu_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "gpu.yaml"
+    config.write_text("models:\n  device: cuda\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cluster.cli",
+            "--config",
+            config,
+            "--data-dir",
+            tmp_path,
+            "analyze",
+            PERSON_A,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": "", "YOLO_OFFLINE": "1"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "safecity: error: models.device is 'cuda' but torch sees no CUDA GPU on this machine; "
+        "set models.device to auto or cpu"
+    ]
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_sample_media_and_example_configs(tmp_path: Path) -> None:
+    source = Path(
+        shutil.copytree(
+            REPO_ROOT,
+            tmp_path / "src",
+            ignore=shutil.ignore_patterns(
+                ".*", "__pycache__", "build", "dist", "*.egg-info", "safecity-data"
+            ),
+        )
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            tmp_path,
+            source,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = tmp_path.glob("safecity-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    bundled = {f"cluster/bundled/assets/faces/{p.name}" for p in FACES.iterdir()} | {
+        f"cluster/bundled/examples/{p.name}" for p in SAMPLE_CONFIG.parent.iterdir()
+    }
+    assert bundled <= names
+    assert {"cluster/cli.py", "serve/models/calibration/frame-000.jpg", "actors/camera/shard.py"} <= names
+    assert any(n.endswith("entry_points.txt") for n in names)

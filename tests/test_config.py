@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
 import pytest
+from pydantic import BaseModel
 
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.faces import DEFAULT_MATCH_THRESHOLD, FacesConfig
@@ -339,3 +342,64 @@ def test_the_old_per_detector_serving_sections_point_to_serving_detectors(tmp_pa
     assert "serving" in message and "write their batching and resources under serving.detectors" in message
     config = load_config(write(tmp_path, "serving:\n  detectors: {num_replicas: 2}\n"))
     assert config.serving.detectors.num_replicas == 2
+
+
+def _sections(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    """``model`` and every section reachable from its fields (``X | None``, ``list[X]``)."""
+    yield model
+    for field in model.model_fields.values():
+        stack = [field.annotation]
+        while stack:
+            annotation = stack.pop()
+            stack.extend(get_args(annotation))
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                yield from _sections(annotation)
+
+
+def test_every_config_field_has_a_description() -> None:
+    sections = set(_sections(SafeCityConfig))
+    assert len(sections) >= 14, sorted(s.__name__ for s in sections)  # the walk reaches nested sections
+    missing = [
+        f"{section.__name__}.{name}"
+        for section in sections
+        for name, field in section.model_fields.items()
+        if not (field.description or "").strip()
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "hint"),
+    [
+        ("faces:\n  match_treshold: 0.6\n", "faces.match_treshold", "match_threshold"),
+        ("modles: {}\n", "modles", "models"),
+        (
+            "cameras:\n  - {id: a, name: A, url: a.mp4, analisys_fps: 2}\n",
+            "cameras[0].analisys_fps",
+            "analysis_fps",
+        ),
+        (
+            "serving:\n  face_detector:\n    autoscaling: {max_replica: 3}\n",
+            "serving.face_detector.autoscaling.max_replica",
+            "max_replicas",
+        ),
+        ("models:\n  face_embedder: {pth: x.onnx}\n", "models.face_embedder.pth", "path"),
+    ],
+)
+def test_an_unknown_key_suggests_the_closest_known_one(
+    tmp_path: Path, text: str, field: str, hint: str
+) -> None:
+    message = config_error(tmp_path, text)
+    assert f"{field}: unknown field; did you mean '{hint}'?" in message
+
+
+def test_an_unknown_key_far_from_every_known_one_gets_no_guess(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "pipeline:\n  zzzz: 1\n")
+    assert "pipeline.zzzz: unknown field" in message and "did you mean" not in message
+
+
+def test_the_config_offers_the_ocr_backends_the_plate_factory_builds() -> None:
+    # serve.perception spells the backends too (it is imported only when models are built).
+    from serve import perception, plate_options
+
+    assert get_args(perception.OcrBackend) == get_args(plate_options.OcrBackend)

@@ -1,4 +1,4 @@
-"""Threads from a replica's CPU share, and the onnxruntime sessions built with them."""
+"""The device a model runs on, threads from a replica's CPU share, and the onnxruntime sessions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import cv2
 import pytest
 import torch
 
-from serve.device import limit_library_threads, onnx_providers, threads_for_share
+from serve.device import limit_library_threads, onnx_providers, resolve_device, threads_for_share
+from serve.errors import ConfigError
 from serve.onnx_session import session_options
 
 
@@ -62,3 +63,21 @@ def test_cuda_without_the_gpu_runtime_falls_back_to_the_cpu_and_says_so(
         assert onnx_providers("cuda:0") == ["CPUExecutionProvider"]
     assert "no CUDAExecutionProvider" in caplog.text and "safecity[gpu]" in caplog.text
     assert onnx_providers("cpu") == ["CPUExecutionProvider"]
+
+
+@pytest.mark.parametrize("requested", ["cuda", "cuda:0", "cuda:1"])
+def test_cuda_on_a_machine_without_a_gpu_is_a_config_error_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, requested: str
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=rf"models.device is '{requested}' but torch sees no CUDA GPU"):
+        resolve_device(requested)
+    assert resolve_device("auto") == "cpu" and resolve_device("cpu") == "cpu"
+
+
+def test_a_gpu_index_past_the_last_gpu_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda") == "cuda:0" and resolve_device("cuda:1") == "cuda:1"
+    with pytest.raises(ConfigError, match=r"'cuda:2' but torch sees 2 CUDA GPU\(s\).*cuda:0 to cuda:1"):
+        resolve_device("cuda:2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -13,6 +14,8 @@ from actors.camera.source import FrameCapture, open_capture, redact
 from actors.dispatch.backoff import Backoff
 from serve.errors import EndOfStreamError, StreamError
 from serve.imaging import Image
+
+log = logging.getLogger(__name__)
 
 ReaderState = Literal["connecting", "streaming", "backoff", "ended", "stopped"]
 Opener = Callable[..., FrameCapture]
@@ -48,13 +51,15 @@ class LatestFrameReader:
     already gives up after ``min(read_timeout_s, stall_timeout_s)``), the capture is closed and opened
     again after an exponential, jittered ``backoff`` delay. A file that does not loop ends the reader
     (state ``ended``). ``seq`` grows by one per decoded frame across reconnects; ``captured_at`` is
-    ``clock()`` (unix seconds) when the frame was decoded.
+    ``clock()`` (unix seconds) when the frame was decoded. Failures, recoveries and the end of a file
+    are logged under ``camera_id`` (the redacted url when none is given).
     """
 
     def __init__(
         self,
         url: str,
         *,
+        camera_id: str | None = None,
         loop_files: bool = False,
         backoff: Backoff | None = None,
         stall_timeout_s: float = 15.0,
@@ -65,6 +70,7 @@ class LatestFrameReader:
         opener: Opener = open_capture,
     ) -> None:
         self.url = url
+        self.camera_id = camera_id
         self.loop_files = loop_files
         self.backoff = backoff or Backoff(initial_s=1.0, maximum_s=60.0)
         self.stall_timeout_s = stall_timeout_s
@@ -84,7 +90,7 @@ class LatestFrameReader:
         self._failures_in_a_row = 0
         self._retry_delay_s: float | None = None
         self._last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name=f"camera {redact(url)[:48]}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"camera {self._name()[:48]}", daemon=True)
 
     def start(self) -> LatestFrameReader:
         """Start decoding; returns ``self``."""
@@ -154,7 +160,13 @@ class LatestFrameReader:
             self._retry_delay_s = delay
             if self._state != "stopped":
                 self._state = "backoff"
+            attempt = self._failures_in_a_row
+        # One line per failure: the backoff spaces them (at most one a minute per camera by default).
+        log.warning("camera %s: %s; retry %d in %.1f s", self._name(), message, attempt, delay)
         self._stop.wait(delay)
+
+    def _name(self) -> str:
+        return self.camera_id or redact(self.url)
 
     def _run(self) -> None:
         connected_before = False
@@ -186,6 +198,7 @@ class LatestFrameReader:
                 capture.close()
             if ended:
                 self._set_state("ended")
+                log.info("camera %s: end of video file", self._name())
                 return
 
     def _stream(self, capture: FrameCapture) -> bool:
@@ -207,7 +220,9 @@ class LatestFrameReader:
             with self._lock:
                 self._frames_read += 1
                 self._latest = Frame(image, self._clock(), self._frames_read)
-                self._failures_in_a_row = 0
+                recovered_after, self._failures_in_a_row = self._failures_in_a_row, 0
+            if recovered_after:
+                log.info("camera %s: streaming again after %d failure(s)", self._name(), recovered_after)
             gap = now - last_frame_at
             last_frame_at = now
             if gap > self.stall_timeout_s:

@@ -112,7 +112,6 @@ class FrameCapture:
         self.read_timeout_s = read_timeout_s
         native = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = native if 1.0 <= native <= 240.0 else DEFAULT_FPS
-        self.loops = 0
         self._capture = capture
         self._params = params or []
         self._interrupted = threading.Event()
@@ -152,7 +151,6 @@ class FrameCapture:
         self._due += 1.0 / self.fps
 
     def _rewind_and_read(self) -> Image:
-        self.loops += 1
         if self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
             ok, frame = self._capture.read()
             if ok and frame is not None:

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from actors.storage import write_table_atomic
-from serve.alerts import Alert
 
 ALERT_LOG_SCHEMA = pa.schema(
     [
@@ -96,10 +95,6 @@ class AlertLog:
     def new_part_name() -> str:
         """A fresh part name: ``part-<UTC time>-<uuid>``."""
         return f"part-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}"
-
-    def append(self, alerts: Sequence[Alert]) -> list[Path]:
-        """Write ``alerts`` as one new part file per capture date (normally one); returns the paths."""
-        return self.append_json([alert.to_json() for alert in alerts], self.new_part_name())
 
     def append_json(self, docs: Sequence[Mapping[str, Any]], part: str) -> list[Path]:
         """Write webhook JSON documents as ``date=<day>/<part>.parquet`` files.

@@ -31,7 +31,6 @@ class _Track:
     track_id: int
     xyxy: NDArray[np.float32]
     last_seen: float
-    hits: int
 
 
 def _iou_matrix(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float64]:
@@ -99,11 +98,11 @@ class IouTracker:
                 if cost[row, col] >= _NO_MATCH:
                     continue
                 track = self._tracks[row]
-                track.xyxy, track.last_seen, track.hits = boxes[col], at, track.hits + 1
+                track.xyxy, track.last_seen = boxes[col], at
                 ids[col] = track.track_id
         for index, track_id in enumerate(ids):
             if track_id == 0:
-                track = _Track(self._next_id, boxes[index], at, 1)
+                track = _Track(self._next_id, boxes[index], at)
                 self._next_id += 1
                 self._tracks.append(track)
                 ids[index] = track.track_id

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
 from actors.gallery import SCANN_MIN_SIZE
-from actors.watchlist import EnrolmentPolicy
 from cluster.config.base import Section
-from serve.face_analyzer import FacePolicy
-from serve.face_quality import QualityScale
-from serve.letterbox import Canvas
-from serve.perception import FaceSettings
+from serve.face_policy import EnrolmentPolicy, FacePolicy, QualityScale
+
+if TYPE_CHECKING:  # the serve factories import OpenCV and onnx: loaded when settings are built
+    from serve.canvas import Canvas
+    from serve.perception import FaceSettings
 
 # 1:N threshold. Genuine pairs of the bundled portraits score 0.59 and 0.74, impostors at most 0.24;
 # the README's threshold table gives the false-match rate this implies at each gallery size.
@@ -47,6 +49,8 @@ class FacesConfig(Section):
 
     def settings(self, detector_canvas: Canvas, detector_int8: bool) -> FaceSettings:
         """The serve layer's view, with the detector canvas and precision of the ``models`` section."""
+        from serve.perception import FaceSettings
+
         return FaceSettings(
             detector_confidence=self.detector_confidence,
             detector_canvas=detector_canvas,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cluster.config.root import SafeCityConfig
 from serve.errors import ConfigError
@@ -23,6 +24,37 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _section_at(location: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The config section that holds the field at ``location`` (list indices skipped)."""
+    section: type[BaseModel] = SafeCityConfig
+    for name in location:
+        if isinstance(name, int):
+            continue
+        field = section.model_fields.get(name)
+        if field is None:
+            return None
+        nested = [t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not nested:
+            return None
+        section = nested[0]
+    return section
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    """``annotation`` and the types inside it (``X | None``, ``list[X]``)."""
+    return [annotation, *(inner for arg in get_args(annotation) for inner in _types_in(arg))]
+
+
+def _unknown_field_message(location: tuple[int | str, ...]) -> str:
+    """``unknown field``, with the closest known name when one is close (``match_treshold``)."""
+    section = _section_at(location[:-1])
+    name = str(location[-1]) if location else ""
+    close = difflib.get_close_matches(name, list(section.model_fields), n=1) if section else []
+    if close:
+        return f"unknown field; did you mean '{close[0]}'?"
+    return "unknown field (check the spelling; see the README's configuration section)"
+
+
 def describe_validation_error(error: ValidationError, source: str) -> str:
     """One line per problem: ``source: field.path: message``."""
     lines = []
@@ -30,7 +62,7 @@ def describe_validation_error(error: ValidationError, source: str) -> str:
         location = tuple(part for part in problem["loc"] if not str(part).startswith("function-after"))
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling; see the README's configuration section)"
+            message = _unknown_field_message(location)
         lines.append(f"{source}: {_field_path(location)}: {message}")
     return "\n".join(lines)
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
 from cluster.config.base import Section
-from serve.letterbox import DEFAULT_CANVAS, STRIDE_PX, Canvas
-from serve.models.registry import ModelRole
-from serve.models.store import DEFAULT_CACHE_DIR, ModelSource
+from serve.canvas import DEFAULT_CANVAS, STRIDE_PX, Canvas
+from serve.models.registry import DEFAULT_CACHE_DIR, ModelRole
+
+if TYPE_CHECKING:  # the store imports httpx and the exporters: loaded when a source is built
+    from serve.models.store import ModelSource
 
 _CANVAS_RANGE_PX = (160, 1920)
 
@@ -35,6 +38,8 @@ class ModelFile(Section):
 
     def to_source(self) -> ModelSource:
         """The store's view of this override."""
+        from serve.models.store import ModelSource
+
         return ModelSource(path=self.path, url=self.url, sha256=self.sha256)
 
 
@@ -57,13 +62,27 @@ class ModelsConfig(Section):
         "into cache_dir, calibrated on bundled frames): about 2x faster, the same detections on the "
         "test frames (`safecity bench stages`). A GPU always runs the float graph.",
     )
-    face_detector: ModelFile | None = None
-    face_landmarks: ModelFile | None = None
-    face_embedder: ModelFile | None = None
-    plate_detector: ModelFile | None = None
-    ocr_detector: ModelFile | None = None
-    ocr_recognizer: ModelFile | None = None
-    rapidocr_recognizer: ModelFile | None = None
+    face_detector: ModelFile | None = Field(
+        None, description="Own weights for the YOLO face detector (default: pinned)."
+    )
+    face_landmarks: ModelFile | None = Field(
+        None, description="Own weights for the YuNet face landmark model (default: pinned)."
+    )
+    face_embedder: ModelFile | None = Field(
+        None, description="Own weights for the SFace embedder (default: pinned)."
+    )
+    plate_detector: ModelFile | None = Field(
+        None, description="Own weights for the YOLO plate detector (default: pinned)."
+    )
+    ocr_detector: ModelFile | None = Field(
+        None, description="Own weights for EasyOCR's text detector (default: pinned)."
+    )
+    ocr_recognizer: ModelFile | None = Field(
+        None, description="Own weights for EasyOCR's text-line recogniser (default: pinned)."
+    )
+    rapidocr_recognizer: ModelFile | None = Field(
+        None, description="Own weights for RapidOCR's text-line recogniser (default: pinned)."
+    )
 
     @field_validator("detector_canvas_px")
     @classmethod

@@ -24,11 +24,13 @@ class PipelineConfig(Section):
         description="A frame, face embedding or plate read older than this when a model gets to it is "
         "dropped (shed) and counted, not processed: under overload the newest frames win.",
     )
-    open_timeout_s: float = Field(10, gt=0)
-    read_timeout_s: float = Field(10, gt=0)
+    open_timeout_s: float = Field(10, gt=0, description="Longest wait to open a stream before it is retried.")
+    read_timeout_s: float = Field(10, gt=0, description="Longest wait for one frame read from a stream.")
     stall_timeout_s: float = Field(15, gt=0, description="No new frame for this long -> reconnect.")
-    reconnect_initial_s: float = Field(1, gt=0)
-    reconnect_max_s: float = Field(60, gt=0)
+    reconnect_initial_s: float = Field(1, gt=0, description="First wait before a broken stream reconnects.")
+    reconnect_max_s: float = Field(
+        60, gt=0, description="Longest wait between reconnects (the wait doubles, with jitter)."
+    )
     track_max_age_s: float = Field(3, gt=0, description="A track not seen for this long has ended.")
     face_embeddings_per_track: int = Field(3, ge=1, le=20, description="Best crops of a face track embedded.")
     plate_min_reads: int = Field(

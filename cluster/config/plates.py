@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field, ValidationInfo, field_validator
 
 from cluster.config.base import Section
-from serve.letterbox import Canvas
-from serve.perception import OcrBackend, PlateSettings
-from serve.plate_reader import MAX_VIEWS
+from serve.plate_options import MAX_VIEWS, OcrBackend
 from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+
+if TYPE_CHECKING:  # the serve factories import OpenCV and onnx: loaded when settings are built
+    from serve.canvas import Canvas
+    from serve.perception import PlateSettings
 
 
 class PlateFormatConfig(Section):
     """A named plate format: a regular expression over the normalised text (A-Z, 0-9, no separators)."""
 
-    name: str = Field(min_length=1)
-    pattern: str = Field(min_length=1)
+    name: str = Field(min_length=1, description="Name of the format, shown with reads that fit it.")
+    pattern: str = Field(min_length=1, description="Regular expression over the normalised text (A-Z, 0-9).")
 
     @field_validator("pattern")
     @classmethod
@@ -79,6 +83,8 @@ class PlatesConfig(Section):
 
     def settings(self, detector_canvas: Canvas, detector_int8: bool) -> PlateSettings:
         """The serve layer's view, with the detector canvas and precision of the ``models`` section."""
+        from serve.perception import PlateSettings
+
         return PlateSettings(
             detector_confidence=self.detector_confidence,
             detector_canvas=detector_canvas,

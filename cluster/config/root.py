@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
@@ -15,7 +16,9 @@ from cluster.config.pipeline import PipelineConfig
 from cluster.config.placement import PlacementConfig
 from cluster.config.plates import PlatesConfig
 from cluster.config.serving import ServingConfig
-from serve.perception import FaceSettings, PlateSettings
+
+if TYPE_CHECKING:
+    from serve.perception import FaceSettings, PlateSettings
 
 DEFAULT_DATA_DIR = Path("safecity-data")
 
@@ -27,14 +30,24 @@ class SafeCityConfig(Section):
         DEFAULT_DATA_DIR,
         description="Watchlist, hotlist, audit log and alert logs (relative to the config file).",
     )
-    models: ModelsConfig = Field(default_factory=ModelsConfig)
-    faces: FacesConfig = Field(default_factory=FacesConfig)
-    plates: PlatesConfig = Field(default_factory=PlatesConfig)
-    cameras: list[CameraConfig] = Field(default_factory=list)
-    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
-    serving: ServingConfig = Field(default_factory=ServingConfig)
-    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
-    placement: PlacementConfig = Field(default_factory=PlacementConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model weights and device.")
+    faces: FacesConfig = Field(
+        default_factory=FacesConfig, description="Face detection, quality gates, match threshold."
+    )
+    plates: PlatesConfig = Field(default_factory=PlatesConfig, description="Plate detection and reading.")
+    cameras: list[CameraConfig] = Field(default_factory=list, description="The cameras to analyse.")
+    pipeline: PipelineConfig = Field(
+        default_factory=PipelineConfig, description="Camera actors, flow control, tracking, cooldown."
+    )
+    serving: ServingConfig = Field(
+        default_factory=ServingConfig, description="Batching and resources of each model deployment."
+    )
+    dispatch: DispatchConfig = Field(
+        default_factory=DispatchConfig, description="Signed webhook delivery of alerts."
+    )
+    placement: PlacementConfig = Field(
+        default_factory=PlacementConfig, description="Which node keeps the state; the Ray namespace."
+    )
 
     def face_settings(self) -> FaceSettings:
         """What the face models are built with: the ``faces`` section on the ``models`` canvas."""

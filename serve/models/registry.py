@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_CACHE_DIR = Path("~/.cache/safecity/models")
 
 
 class ModelRole(StrEnum):

@@ -27,8 +27,8 @@ from serve.models.files import atomic_file, is_verified, sha256_of
 from serve.models.onnx_export import OnnxExporter, export_yolo_onnx
 from serve.models.quantize import quantize_yolo_int8
 from serve.models.registry import DEFAULT_ARTIFACTS, ONNX_ROLES, ModelArtifact, ModelRole
+from serve.models.registry import DEFAULT_CACHE_DIR as DEFAULT_CACHE_DIR
 
-DEFAULT_CACHE_DIR = Path("~/.cache/safecity/models")
 _CHUNK = 1 << 20
 
 WheelFetcher = Callable[[str, Path], Path]
