@@ -273,6 +273,15 @@ def test_fpir_grows_with_the_watchlist_and_thresholds_follow() -> None:
     assert choices[-1].fnir >= choices[0].fnir
 
 
+def test_upper_bound_of_the_fit_is_stricter_and_narrows_with_more_pairs() -> None:
+    few, many = NormalTail(0.05, 0.08, 50), NormalTail(0.05, 0.08, 5000)
+    assert few.upper_bound().std > many.upper_bound().std > 0.08
+    assert few.upper_bound().mean > many.upper_bound().mean > 0.05
+    assert fitted_threshold(few.upper_bound(), 0.001, 100_000) > fitted_threshold(few, 0.001, 100_000)
+    with pytest.raises(ValueError, match="confidence"):
+        few.upper_bound(1.0)
+
+
 def test_normal_tail_needs_enough_spread_scores() -> None:
     with pytest.raises(AnalysisDataError, match="at least 10"):
         fit_normal_tail(np.zeros(3))

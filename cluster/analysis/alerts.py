@@ -159,3 +159,11 @@ def camera_sites(alerts: pd.DataFrame, config: SafeCityConfig | None = None) -> 
     per_camera = alerts.groupby("camera_id").size().rename("alerts")
     sites = sites.merge(per_camera, left_on="camera_id", right_index=True, how="left")
     return sites.fillna({"alerts": 0}).astype({"alerts": int})
+
+
+def activity(alerts: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Alerts per time bin and kind: hours when the log spans more than two hours, else minutes."""
+    span = alerts["captured_at"].max() - alerts["captured_at"].min()
+    freq, label = ("h", "hour") if span > pd.Timedelta(hours=2) else ("min", "minute")
+    binned = alerts.assign(bin=alerts["captured_at"].dt.floor(freq))
+    return binned.groupby(["bin", "kind"]).size().unstack("kind", fill_value=0), label

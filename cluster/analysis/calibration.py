@@ -8,7 +8,8 @@ Two models of the pair rate p(t) (chance that one non-mated comparison reaches `
   embedder, but its far tail is an extrapolation from a few hundred pairs.
 
 FPIR at watchlist size N is ``1 - (1 - p)^N`` in both (the closed form); :func:`simulate_fpir` draws
-best-of-N impostor scores to check it. The recommended threshold is the stricter of the two models.
+best-of-N impostor scores to check it. The recommended threshold is the stricter of the two models
+(pass the fit's :meth:`NormalTail.upper_bound` to allow for how few pairs it was fitted on).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
 from actors.false_match import (
     false_positive_identification_rate,
-    pair_false_match_rate,
     simulate_best_impostor,
     threshold_for_fpir,
 )
@@ -46,6 +46,19 @@ class NormalTail:
     def pair_rate(self, threshold: float) -> float:
         """P(one non-mated pair scores >= threshold)."""
         return float(norm.sf(threshold, self.mean, self.std))
+
+    def upper_bound(self, confidence: float = 0.95) -> NormalTail:
+        """The same model with mean and spread at their one-sided ``confidence`` upper bounds.
+
+        Treats the pairs as independent, which they are not quite (each probe appears in several), so
+        the bound is still optimistic; it guards against the small samples the fit is made from.
+        """
+        if not 0.5 <= confidence < 1.0:
+            raise ValueError(f"confidence must be in [0.5, 1), got {confidence}")
+        dof = self.pairs - 1
+        std = self.std * math.sqrt(dof / float(chi2.ppf(1.0 - confidence, dof)))
+        mean = self.mean + float(norm.ppf(confidence)) * self.std / math.sqrt(self.pairs)
+        return NormalTail(mean, std, self.pairs)
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         """Draw ``size`` non-mated pair scores."""
@@ -137,7 +150,6 @@ class ThresholdChoice:
     fitted_threshold: float
     recommended: float  # the stricter of the two
     fnir: float  # share of the measured mated searches it misses
-    isotropic_pair_rate_at_recommended: float
 
 
 def recommend_thresholds(
@@ -160,7 +172,6 @@ def recommend_thresholds(
                 fitted_threshold=fit,
                 recommended=chosen,
                 fnir=float(fnir(mated_searches, np.array([chosen]))[0]),
-                isotropic_pair_rate_at_recommended=pair_false_match_rate(chosen, EMBEDDING_DIM),
             )
         )
     return choices

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -146,3 +147,8 @@ def det_curve(scores: ScoreSet, thresholds: FloatArray | None = None) -> DetCurv
     if thresholds is None:
         thresholds = np.unique(np.concatenate([mated, nonmated, [-1.0, 1.0]]))
     return DetCurve(thresholds, fpir(nonmated, thresholds), fnir(mated, thresholds))
+
+
+def to_frame(scores: ScoreSet) -> pd.DataFrame:
+    """The comparisons as a table (one row each)."""
+    return pd.DataFrame([vars(c) for c in scores.comparisons])

@@ -18,6 +18,7 @@ import pandas as pd
 
 from cluster.analysis.errors import AnalysisDataError
 from cluster.analysis.scores import FloatArray
+from cluster.config import SafeCityConfig
 
 COUNTERS = ("frames_read", "frames_analysed", "frames_dropped", "shed_total")
 
@@ -147,3 +148,53 @@ def camera_load(
         reads_per_frame * cost_of(costs, "plate_read") if plates else 0.0
     )
     return CameraLoad(kind, detect, per_track, cost_of(costs, "decode_letterbox"))
+
+
+def interval_rates(stats: pd.DataFrame) -> pd.DataFrame:
+    """Frames analysed, dropped and shed per second between consecutive snapshots, per camera."""
+    parts = []
+    for camera_id, group in stats.groupby("camera_id"):
+        seconds = group["at"].diff().dt.total_seconds()
+        rates = group[list(COUNTERS)].diff().div(seconds, axis=0)
+        parts.append(rates.assign(at=group["at"], camera_id=camera_id).dropna())
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class CameraDemand:
+    """What a camera asked for and got, from its configured rate and its counters."""
+
+    camera_id: str
+    kind: str
+    requested_fps: float
+    analysed_fps: float
+    dropped_fps: float
+    shed_fps: float
+    embeds_per_frame: float  # faces embedded per analysed frame
+    reads_per_frame: float  # plates read per analysed frame
+
+
+def camera_demand(stats: pd.DataFrame, config: SafeCityConfig) -> list[CameraDemand]:
+    """Per configured camera that has counters: requested against delivered frame rates, work per frame."""
+    measured, latest = rates(stats), latest_counters(stats)
+    demands = []
+    for camera in config.cameras:
+        if camera.id not in measured.index:
+            continue
+        row, last = measured.loc[camera.id], latest.loc[camera.id]
+        frames = max(1, int(last["frames_analysed"]))
+        demands.append(
+            CameraDemand(
+                camera_id=camera.id,
+                kind=camera.kind,
+                requested_fps=camera.analysis_fps,
+                analysed_fps=float(row["frames_analysed_per_s"]),
+                dropped_fps=float(row["frames_dropped_per_s"]),
+                shed_fps=float(row["shed_total_per_s"]),
+                embeds_per_frame=float(last["faces_embedded"]) / frames,
+                reads_per_frame=float(last["plates_read"]) / frames,
+            )
+        )
+    if not demands:
+        raise AnalysisDataError("none of the config's cameras appear in the camera counters: wrong config?")
+    return demands
