@@ -20,6 +20,7 @@ from actors.audit import AuditLog
 from actors.dispatch.alert_log import AlertLog
 from actors.false_match import threshold_for_fpir
 from cluster.analysis.alerts import (
+    activity,
     camera_sites,
     counts,
     latency_by_kind,
@@ -129,6 +130,15 @@ def test_alerts_are_counted_by_camera_zone_hour_and_plate_match(alert_dir: Path)
     assert list(counts(alerts, "hour").sort_index()["total"]) == [3, 2]
     hits = plate_hits(alerts)
     assert (hits.loc["road", "exact"], hits.loc["road", "fuzzy"]) == (2, 1)
+
+
+def test_activity_bins_follow_the_span_of_the_log(alert_dir: Path) -> None:
+    alerts = load_alerts(alert_dir)
+    per_hour, unit = activity(alerts)
+    assert unit == "minute" and per_hour.to_numpy().sum() == 5  # 61 minutes of log
+    first_three = alerts.iloc[:3]
+    per_bin, unit = activity(first_three)
+    assert unit == "10 seconds" and list(per_bin.sum(axis=1)) == [1, 1, 1]
 
 
 def test_missing_or_empty_alert_log_names_the_problem(tmp_path: Path) -> None:

@@ -161,9 +161,19 @@ def camera_sites(alerts: pd.DataFrame, config: SafeCityConfig | None = None) -> 
     return sites.fillna({"alerts": 0}).astype({"alerts": int})
 
 
+_BINS = (  # (log span above which, pandas frequency, label): the coarsest bin that still shows a shape
+    (pd.Timedelta(days=2), "D", "day"),
+    (pd.Timedelta(hours=2), "h", "hour"),
+    (pd.Timedelta(minutes=10), "min", "minute"),
+    (pd.Timedelta(0), "10s", "10 seconds"),
+)
+
+
 def activity(alerts: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Alerts per time bin and kind: hours when the log spans more than two hours, else minutes."""
+    """Alerts per time bin and kind, and the bin's name: days, hours, minutes or 10 s by the log's span."""
     span = alerts["captured_at"].max() - alerts["captured_at"].min()
-    freq, label = ("h", "hour") if span > pd.Timedelta(hours=2) else ("min", "minute")
+    freq, label = next(
+        (freq, label) for above, freq, label in _BINS if span > above or above == pd.Timedelta(0)
+    )
     binned = alerts.assign(bin=alerts["captured_at"].dt.floor(freq))
     return binned.groupby(["bin", "kind"]).size().unstack("kind", fill_value=0), label
