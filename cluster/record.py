@@ -121,7 +121,9 @@ def record_demo(out: Path, seconds: float, actor: str, snapshot_every_s: float =
     store = ModelStore(config.models.cache_dir, config.models.overrides(), show_progress=False)
     faces = build_face_analyzer(store, "cpu", config.face_settings())
     enrol_demo_lists(data.root, faces, actor)
-    HotlistStore(data.root, AuditLog(data.audit)).add(*next(iter(FUZZY_HOTLIST.items())), actor)
+    hotlist = HotlistStore(data.root, AuditLog(data.audit))
+    for plate, reason in FUZZY_HOTLIST.items():
+        hotlist.add(plate, reason, actor)
     data.camera_stats.parent.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     print(f"record: {len(config.cameras)} cameras for {seconds:.0f} s into {data.root}", flush=True)

@@ -44,3 +44,5 @@ def test_a_short_recording_holds_everything_the_notebooks_read(tmp_path: Path) -
     assert stages == {"decode_letterbox", "face_detect", "plate_detect", "face_embed", "plate_read"}
     scores = read_score_set(data.face_scores)
     assert scores.mated_searches().min() > scores.nonmated_searches().max()  # the bundled faces separate
+    assert scores.mated_pairs.max() < 0.95  # an enrolment photo is never scored against its own subject
+    assert {c.photo for c in scores.comparisons if not c.mated} >= {"person_a_1.jpg", "impostor_1.jpg"}

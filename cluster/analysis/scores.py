@@ -69,10 +69,12 @@ class ScoreSet:
         return np.array([c.similarity for c in self.comparisons if not c.mated], np.float64)
 
     def mated_searches(self) -> FloatArray:
-        """Per probe that shows an enrolled subject: its mated subject's score."""
-        return np.array(
-            [c.similarity for c in self.comparisons if c.mated], np.float64
-        )  # one mated subject per probe
+        """Per probe that shows an enrolled subject: its mated subject's score (one per probe)."""
+        mated: dict[str, float] = {}
+        for c in self.comparisons:
+            if c.mated:
+                mated[c.probe_id] = max(mated.get(c.probe_id, -1.0), c.similarity)
+        return np.array(sorted(mated.values()), np.float64)
 
     def nonmated_searches(self) -> FloatArray:
         """Per probe of someone not enrolled: the best score over the whole watchlist."""
