@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -152,6 +153,7 @@ def record_demo(out: Path, seconds: float, actor: str, snapshot_every_s: float =
     measured_faces = build_face_analyzer(store, "cpu", config.face_settings(), cpu_threads=1)
     plates = build_plate_analyzer(store, "cpu", config.plate_settings(), cpu_threads=1)
     write_stage_costs(data.stage_costs, measure_stage_costs(measured_faces, plates, config, media))
+    shutil.rmtree(media, ignore_errors=True)  # the videos are made again from the bundled images
     manifest = {
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": seconds,
