@@ -188,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--images", action="store_true", help="analyse the bundled images only (no Ray)")
     demo.add_argument("--timeout", type=float, default=100.0, help="longest the cameras may stream (seconds)")
+    demo.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="run a six-camera demo city and keep its data in DIR for the notebooks (see notebooks/)",
+    )
+    demo.add_argument("--seconds", type=float, default=60.0, help="how long --record streams (seconds)")
 
     bench = command(
         commands,

@@ -146,3 +146,48 @@ def build_demo_city(folder: Path) -> list[DemoCamera]:
             "central",
         ),
     ]
+
+
+def build_recording_city(folder: Path) -> list[DemoCamera]:
+    """The demo cameras and three more (another gate, road and street) for ``demo --record``.
+
+    Six cameras in three zones give the alert and capacity notebooks more than one of everything;
+    subject B (enrolled, like subject A, from a photo the cameras do not show) walks past two of them.
+    """
+    cameras = build_demo_city(folder)
+    extra = [
+        (
+            "fr-gate-3",
+            "Gate 3 (face recognition)",
+            "fr",
+            walk_past([FACES / "person_b_2.jpg"], seed=3),
+            24.8811,
+            67.0402,
+            "north",
+        ),
+        (
+            "anpr-road-4",
+            "Road 4 (number plates)",
+            "anpr",
+            drive_past(PLATE_SCENE, seconds=6.0),
+            24.8836,
+            67.0455,
+            "north",
+        ),
+        (
+            "fr-street-5",
+            "Street 5 (faces and plates)",
+            "fr+anpr",
+            walk_past(
+                [FACES / "impostor_2.jpg", FACES / "person_b_2.jpg", FACES / "person_a_2.jpg"], 4.0, seed=5
+            ),
+            24.8660,
+            67.0205,
+            "central",
+        ),
+    ]
+    for camera_id, name, kind, frames, lat, lon, zone in extra:
+        cameras.append(
+            DemoCamera(camera_id, name, kind, _write(folder / f"{camera_id}.mp4", frames), lat, lon, zone)
+        )
+    return cameras

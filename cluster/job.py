@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import ray
@@ -25,12 +26,21 @@ def connect_ray() -> None:
     ray.init(address=address, include_dashboard=False if address is None else None, log_to_driver=False)
 
 
-def report(pipeline: RunningPipeline) -> None:
-    """Print one JSON line per camera and one for the outbox."""
-    for row in pipeline.camera_stats():
-        print(json.dumps({"camera": dataclasses.asdict(row)}), flush=True)
+def report_lines(pipeline: RunningPipeline) -> list[str]:
+    """One JSON line per camera and one for the outbox, stamped with the time (unix s).
+
+    The camera lines are what ``cluster.analysis.stats.load_camera_stats`` reads (capacity notebook).
+    """
+    at = round(time.time(), 3)
+    lines = [json.dumps({"at": at, "camera": dataclasses.asdict(row)}) for row in pipeline.camera_stats()]
     dispatch = ray.get(pipeline.dispatcher.stats.remote())
-    print(json.dumps({"dispatch": dataclasses.asdict(dispatch)}), flush=True)
+    return [*lines, json.dumps({"at": at, "dispatch": dataclasses.asdict(dispatch)})]
+
+
+def report(pipeline: RunningPipeline) -> None:
+    """Print the counters (:func:`report_lines`)."""
+    for line in report_lines(pipeline):
+        print(line, flush=True)
 
 
 def run(config: SafeCityConfig, stop: threading.Event, report_every_s: float = 30.0) -> RunningPipeline:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from actors.lists_watch import FileChangeWatch
+from cluster.analysis.stats import load_camera_stats
 from cluster.demo_city import build_demo_city
 from cluster.live_demo import enrol_demo_lists
 from cluster.receiver import AlertReceiver
@@ -72,5 +73,8 @@ def test_run_delivers_alerts_until_sigterm(tmp_path: Path, face_analyzer: FaceAn
     assert process.returncode == 0, output
     assert "safecity: stopped; all alerts delivered" in output
     assert '"camera_id": "gate"' in output  # the periodic per-camera report
+    (tmp_path / "job.log").write_text(output)  # the job's log is the capacity notebook's input as it is
+    counters = load_camera_stats(tmp_path / "job.log")
+    assert set(counters["camera_id"]) == {"gate"} and counters["at"].notna().all()
     [alert] = receiver.received
     assert alert["subject"]["id"] == "subject-a" and alert["camera"]["id"] == "gate"

@@ -14,7 +14,13 @@ from cluster.samples import DEMO_PLATES, DEMO_SUBJECTS, PLATE_SCENE, SAMPLE_CONF
 
 
 def demo(args: argparse.Namespace, runtime: Runtime) -> int:
-    """The live demo (default), or ``--images``: the bundled images analysed without Ray."""
+    """The live demo (default), ``--record DIR`` (data for the notebooks), or ``--images`` (no Ray)."""
+    if args.record is not None:
+        from cluster.record import record_demo
+
+        data = record_demo(args.record, args.seconds, runtime.actor)
+        print(f"record: notebooks read it with SAFECITY_DATA_DIR={data.root}")
+        return 0
     if not args.images:
         from cluster.live_demo import run_demo, summary
 
