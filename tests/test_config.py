@@ -379,8 +379,8 @@ def test_every_config_field_has_a_description() -> None:
             "analysis_fps",
         ),
         (
-            "serving:\n  face_detector:\n    autoscaling: {max_replica: 3}\n",
-            "serving.face_detector.autoscaling.max_replica",
+            "serving:\n  detectors:\n    autoscaling: {max_replica: 3}\n",
+            "serving.detectors.autoscaling.max_replica",
             "max_replicas",
         ),
         ("models:\n  face_embedder: {pth: x.onnx}\n", "models.face_embedder.pth", "path"),

@@ -6,6 +6,7 @@ No Ray and no real models: synthetic frames go through ``CameraShard.analyse`` o
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -223,13 +224,19 @@ def test_an_older_frame_finishing_after_a_newer_one_is_counted_late() -> None:
     assert (stats.frames_analysed, stats.frames_dropped) == (1, 1)
 
 
-def test_a_model_error_is_counted_and_kept_for_operators() -> None:
+def test_a_model_error_is_counted_kept_and_logged_once_with_the_camera_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     models, matcher = FakeModels(fail_detect=True), FakeMatcher()
     shard, worker = make_shard(models, matcher, faces=True)
-    analyse(shard, worker, range(2))
+    with caplog.at_level(logging.WARNING, logger="actors.camera.shard"):
+        analyse(shard, worker, range(2))
     stats = worker.stats()
     assert stats.analysis_errors == 2
     assert stats.last_analysis_error == "RuntimeError: replica died"
+    assert [r.getMessage() for r in caplog.records] == [
+        "camera cam-1: analysis failed: RuntimeError: replica died"
+    ]
 
 
 @pytest.mark.parametrize("index", [0, 3])

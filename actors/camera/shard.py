@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,6 +42,8 @@ from serve.types import (
     PlateChip,
     Shed,
 )
+
+log = logging.getLogger(__name__)
 
 FACE_CHIP_MAX_PX = 256
 EVIDENCE_MAX_PX = 320
@@ -112,6 +115,7 @@ def open_reader(spec: CameraSpec, settings: ShardSettings) -> LatestFrameReader:
     """The camera's decoding thread (not started yet)."""
     return LatestFrameReader(
         spec.url,
+        camera_id=spec.ref.camera_id,
         loop_files=spec.loop,
         backoff=settings.reconnect,
         stall_timeout_s=settings.stall_timeout_s,
@@ -254,7 +258,10 @@ class CameraShard:
             worker.analysed += 1
         except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
             worker.errors += 1
-            worker.last_error = f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}"
+            if error != worker.last_error:  # once per new error, not once per frame
+                log.warning("camera %s: analysis failed: %s", worker.spec.ref.camera_id, error)
+            worker.last_error = error
 
     def _track_faces(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
