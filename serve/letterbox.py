@@ -12,10 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from serve.canvas import DEFAULT_CANVAS as DEFAULT_CANVAS
-from serve.canvas import PAD_VALUE as PAD_VALUE
-from serve.canvas import STRIDE_PX as STRIDE_PX
-from serve.canvas import Canvas as Canvas
+from serve.canvas import DEFAULT_CANVAS, PAD_VALUE, Canvas
 from serve.imaging import Image
 
 

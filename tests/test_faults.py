@@ -35,6 +35,7 @@ from cluster.live_demo import enrol_demo_lists
 from cluster.pipeline import DISPATCHER_NAME, MATCHER_NAME, shard_name, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import FACES
+from serve.apps import ModelApp
 from serve.face_analyzer import FaceAnalyzer
 from tests.mjpeg_server import MjpegServer
 from tests.ray_nodes import LocalCluster, poll_until
@@ -209,7 +210,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
 
     # A Serve replica dies: Serve starts another; the gate camera is analysed again.
     before = analysed(0)
-    pid = cluster.kill_serve_replica("detectors")
+    pid = cluster.kill_serve_replica(ModelApp.DETECTORS)
     result.recovery_s["serve replica"] = wait_for(
         lambda: analysed(0) >= before + 3, 180, "the gate camera to be analysed by a new replica"
     )

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from actors.camera.latest_frame import Frame
-from actors.camera.shard import CameraShard, CameraSpec, CameraWorker, ShardSettings
+from actors.camera.shard import CameraShard, CameraSpec, CameraWorker
 from actors.dispatch.backoff import Backoff
 from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher
@@ -35,6 +35,7 @@ from serve.types import (
     PlateChip,
     Shed,
 )
+from tests.settings import shard_settings
 
 FRAME_W, FRAME_H = 960, 540
 T0 = 1_750_000_000.0
@@ -123,7 +124,7 @@ def make_shard(
     models: FakeModels, matcher: FakeMatcher, *, faces: bool = False, plates: bool = True
 ) -> tuple[CameraShard, CameraWorker]:
     spec = CameraSpec(CameraRef("cam-1", "Camera 1", "anpr"), "unused.mp4", 2.0, faces=faces, plates=plates)
-    settings = ShardSettings(plate_min_reads=2, plate_max_reads=4, matcher_retry=Backoff(0.001, 0.002))
+    settings = shard_settings(plate_min_reads=2, plate_max_reads=4, matcher_retry=Backoff(0.001, 0.002))
     shard = CameraShard([spec], settings, models, matcher)
     return shard, shard.workers[0]
 
@@ -341,14 +342,14 @@ def test_a_restarted_shard_does_not_reuse_track_ids_the_matcher_already_decided(
     spec = CameraSpec(CameraRef("cam-1", "Camera 1", "fr"), "unused.mp4", 2.0, faces=True, plates=False)
 
     models = PeopleInView([subject_a])
-    before = CameraShard([spec], ShardSettings(), models, matcher, clock=lambda: T0)
+    before = CameraShard([spec], shard_settings(), models, matcher, clock=lambda: T0)
     analyse(before, before.workers[0], range(3))
     assert matcher.alerted == ["subject-a"]
 
     # The shard's process dies and Ray starts a new one: a new shard, its trackers new too. Subject B
     # is the first face it sees; then subject A, still in view, is tracked again.
     models.people = [subject_b]
-    after = CameraShard([spec], ShardSettings(), models, matcher, clock=lambda: T0 + 2.0)
+    after = CameraShard([spec], shard_settings(), models, matcher, clock=lambda: T0 + 2.0)
     analyse(after, after.workers[0], range(3, 5))
     models.people = [subject_b, subject_a]
     analyse(after, after.workers[0], range(5, 8))

@@ -12,14 +12,14 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
-from actors.camera.latest_frame import Frame, LatestFrameReader
-from actors.camera.letterbox import DEFAULT_CANVAS, Canvas, letterbox
+from actors.camera.latest_frame import Frame, LatestFrameReader, StreamSettings
+from actors.camera.letterbox import Canvas, letterbox
 from actors.camera.pacing import AnalysisPacer, InFlightLimiter
 from actors.camera.stats import CameraStats, ShedCounts
 from actors.dispatch.backoff import Backoff
@@ -29,7 +29,7 @@ from actors.tracking.plate_tracks import PlateTrackBook, plate_crop_quality
 from actors.tracking.tracker import IouTracker, track_id_base
 from serve.alerts import CameraRef
 from serve.imaging import Image, clip_box, crop, encode_jpeg, expand_box, laplacian_variance
-from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+from serve.plate_text import PlateFormat
 from serve.plate_vote import candidate
 from serve.types import (
     Box,
@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 FACE_CHIP_MAX_PX = 256
 EVIDENCE_MAX_PX = 320
+# Not configured: a matcher that refused an observation (its outbox failed) is asked again soon.
+MATCHER_RETRY = Backoff(0.2, 5.0)
 
 
 class ModelClients(Protocol):
@@ -78,23 +80,23 @@ class CameraSpec:
 
 @dataclass(frozen=True)
 class ShardSettings:
-    """Per-camera limits, tracking and stream handling."""
+    """Per-camera limits, tracking and stream handling.
 
-    max_in_flight: int = 2
-    detector_canvas: Canvas = DEFAULT_CANVAS
-    track_max_age_s: float = 3.0
-    face_embeddings_per_track: int = 3
-    face_full_size_px: float = 80.0
-    plate_min_reads: int = 2
-    plate_max_reads: int = 4
-    plate_formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
-    plate_max_corrections: int = 2
-    evidence_jpeg_quality: int = 85
-    open_timeout_s: float = 10.0
-    read_timeout_s: float = 10.0
-    stall_timeout_s: float = 15.0
-    reconnect: Backoff = field(default_factory=lambda: Backoff(1.0, 60.0))
-    matcher_retry: Backoff = field(default_factory=lambda: Backoff(0.2, 5.0))
+    Built from the config only (``SafeCityConfig.shard_settings``): no field has a second default here.
+    """
+
+    max_in_flight: int
+    detector_canvas: Canvas
+    track_max_age_s: float
+    face_embeddings_per_track: int
+    face_full_size_px: float  # a face this size (shorter side) counts fully in the pre-embedding estimate
+    plate_min_reads: int
+    plate_max_reads: int
+    plate_formats: Sequence[PlateFormat]
+    plate_max_corrections: int
+    evidence_jpeg_quality: int
+    stream: StreamSettings
+    matcher_retry: Backoff = MATCHER_RETRY
 
 
 def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, Box, float]:
@@ -113,15 +115,7 @@ def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, 
 
 def open_reader(spec: CameraSpec, settings: ShardSettings) -> LatestFrameReader:
     """The camera's decoding thread (not started yet)."""
-    return LatestFrameReader(
-        spec.url,
-        camera_id=spec.ref.camera_id,
-        loop_files=spec.loop,
-        backoff=settings.reconnect,
-        stall_timeout_s=settings.stall_timeout_s,
-        open_timeout_s=settings.open_timeout_s,
-        read_timeout_s=settings.read_timeout_s,
-    )
+    return LatestFrameReader(spec.url, settings.stream, camera_id=spec.ref.camera_id, loop_files=spec.loop)
 
 
 class CameraWorker:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cluster.runtime import Runtime
+from serve.canvas import Canvas
 from serve.imaging import Image
-from serve.letterbox import Canvas, letterbox
+from serve.letterbox import letterbox
 from serve.models.registry import ModelRole
 from serve.yolo_detector import YoloDetector
 
