@@ -38,7 +38,6 @@ class FaceObservation:
     captured_at: float  # unix seconds of the frame
     embedding: NDArray[np.float32]
     evidence_jpeg: bytes
-    quality: float
 
 
 @dataclass(frozen=True)

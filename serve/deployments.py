@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from ray import serve
@@ -89,22 +89,34 @@ class Batching:
         return cls(**user_config)
 
 
-def _configure_batching(method: Any, user_config: dict[str, Any]) -> Batching:
-    """Apply ``user_config`` to a ``@serve.batch`` method (until then it batches with Ray's defaults)."""
-    batching = Batching.from_user_config(user_config)
-    method.set_max_batch_size(batching.max_batch_size)
-    method.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
-    return batching
+class _ModelReplica:
+    """What each model deployment shares: batching from ``user_config``, a health check that can fail."""
+
+    batched: ClassVar[str]  # the name of the deployment's ``@serve.batch`` method
+    liveness: Liveness
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Serve's lightweight update: :class:`Batching` for the batch method (Ray's defaults before)."""
+        batching = Batching.from_user_config(user_config)
+        method = getattr(self, self.batched)
+        method.set_max_batch_size(batching.max_batch_size)
+        method.set_batch_wait_timeout_s(batching.batch_wait_timeout_s)
+
+    async def check_health(self) -> None:
+        """Serve's periodic health check: raises when the model does not answer (see ``Liveness``)."""
+        await asyncio.to_thread(self.liveness.check)
 
 
 @serve.deployment(name=ModelApp.DETECTORS.value)
-class DetectorsDeployment:
+class DetectorsDeployment(_ModelReplica):
     """YOLO face and plate detection on letterboxed frames: one request per frame for both models.
 
     One request instead of one per detector halves what a frame costs outside the models (the
     canvas crosses the object store once, one router call, one reply); measured in README.
     A detector no camera needs (``None`` settings) is not loaded.
     """
+
+    batched = "detect"
 
     def __init__(
         self,
@@ -139,18 +151,10 @@ class DetectorsDeployment:
         self.liveness.answered()
         return found
 
-    def reconfigure(self, user_config: dict[str, Any]) -> None:
-        """Serve's lightweight update: the batching of :class:`Batching`'s ``user_config``."""
-        _configure_batching(self.detect, user_config)
-
     @serve.batch
     async def detect(self, frames: list[DetectorFrame]) -> list[FrameDetections | Shed]:
         """Detections per frame, in that canvas's pixels; stale frames are shed."""
         return await asyncio.to_thread(run_fresh, frames, self._detect_sync, max_age_s=self.max_age_s)
-
-    async def check_health(self) -> None:
-        """Serve's periodic health check: raises when the detectors do not answer."""
-        await asyncio.to_thread(self.liveness.check)
 
 
 def _run_on(detector: YoloDetector | None, frames: list[DetectorFrame], kind: str) -> Iterator[Detections]:
@@ -163,8 +167,10 @@ def _run_on(detector: YoloDetector | None, frames: list[DetectorFrame], kind: st
 
 
 @serve.deployment(name=ModelApp.FACE_EMBEDDER.value)
-class FaceEmbedderDeployment:
+class FaceEmbedderDeployment(_ModelReplica):
     """Landmarks, alignment, quality and SFace embedding of face chips."""
+
+    batched = "embed"
 
     def __init__(self, models: ModelSpec, settings: FaceSettings, replica: ReplicaSpec) -> None:
         self.analyzer = build_face_analyzer(
@@ -187,23 +193,17 @@ class FaceEmbedderDeployment:
         self.liveness.answered()
         return [EmbeddedFace(c, faces[id(c)].embedding if id(c) in faces else None) for c in crops]
 
-    def reconfigure(self, user_config: dict[str, Any]) -> None:
-        """Serve's lightweight update: the batching of :class:`Batching`'s ``user_config``."""
-        _configure_batching(self.embed, user_config)
-
     @serve.batch
     async def embed(self, chips: list[FaceChip]) -> list[EmbeddedFace | Shed]:
         """One result per chip; faces below the quality gate come back without an embedding."""
         return await asyncio.to_thread(run_fresh, chips, self._embed_sync, max_age_s=self.max_age_s)
 
-    async def check_health(self) -> None:
-        """Serve's periodic health check: raises when the embedder does not answer."""
-        await asyncio.to_thread(self.liveness.check)
-
 
 @serve.deployment(name=ModelApp.PLATE_READER.value)
-class PlateReaderDeployment:
+class PlateReaderDeployment(_ModelReplica):
     """The configured recogniser (``plates.ocr_backend``) on the text lines of plate chips, batched."""
+
+    batched = "read"
 
     def __init__(self, models: ModelSpec, settings: PlateSettings, replica: ReplicaSpec) -> None:
         self.reader = build_plate_reader(
@@ -221,15 +221,7 @@ class PlateReaderDeployment:
         self.liveness.answered()
         return reads
 
-    def reconfigure(self, user_config: dict[str, Any]) -> None:
-        """Serve's lightweight update: the batching of :class:`Batching`'s ``user_config``."""
-        _configure_batching(self.read, user_config)
-
     @serve.batch
     async def read(self, chips: list[PlateChip]) -> list[list[OcrRead] | Shed]:
         """The reads (one per view) of each chip; stale chips are shed."""
         return await asyncio.to_thread(run_fresh, chips, self._read_sync, max_age_s=self.max_age_s)
-
-    async def check_health(self) -> None:
-        """Serve's periodic health check: raises when the reader does not answer."""
-        await asyncio.to_thread(self.liveness.check)

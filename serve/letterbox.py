@@ -50,13 +50,6 @@ class LetterboxTransform:
         boxes[:, [1, 3]] = ((boxes[:, [1, 3]] - self.pad_y) / self.scale_y).clip(0, self.source_h)
         return boxes.astype(np.float32)
 
-    def to_canvas(self, xyxy: NDArray[np.floating] | NDArray[np.integer]) -> NDArray[np.float32]:
-        """Frame boxes (n, 4) to canvas pixels (not clipped)."""
-        boxes = np.array(xyxy, np.float64).reshape(-1, 4)
-        boxes[:, [0, 2]] = boxes[:, [0, 2]] * self.scale_x + self.pad_x
-        boxes[:, [1, 3]] = boxes[:, [1, 3]] * self.scale_y + self.pad_y
-        return boxes.astype(np.float32)
-
 
 def letterbox(image: Image, canvas: Canvas = DEFAULT_CANVAS) -> tuple[Image, LetterboxTransform]:
     """Resize keeping the aspect ratio and pad with grey (114) to the centre of ``canvas``."""

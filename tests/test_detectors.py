@@ -146,6 +146,19 @@ def assert_int8_keeps_the_clear_detections(float_dets: Detections, int8_dets: De
         assert int8_dets.confidence[best] > float_dets.confidence[i] - 0.15  # never much less sure
 
 
+def test_a_made_int8_version_is_found_without_hashing_a_file_again(
+    pulled: Pulled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    int8 = pulled.store.int8_path(PLATE)
+
+    def no_hashing(path: Path) -> str:
+        raise AssertionError(f"{path} was hashed again")
+
+    for module in ("serve.models.files", "serve.models.exports", "serve.models.store"):
+        monkeypatch.setattr(f"{module}.sha256_of", no_hashing)
+    assert pulled.store.int8_path(PLATE) == int8
+
+
 def test_int8_plate_detector_is_made_once_verified_and_finds_what_the_float_graph_finds(
     pulled: Pulled,
 ) -> None:

@@ -24,6 +24,7 @@ from actors.camera.pacing import AnalysisPacer, InFlightLimiter
 from actors.camera.stats import CameraStats, ShedCounts
 from actors.dispatch.backoff import Backoff
 from actors.matcher import FaceObservation, PlateObservation
+from actors.tracking.book import TrackBook
 from actors.tracking.face_tracks import FaceTrackBook
 from actors.tracking.plate_tracks import PlateTrackBook, plate_crop_quality
 from actors.tracking.tracker import IouTracker, track_id_base
@@ -260,13 +261,9 @@ class CameraShard:
     def _track_faces(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
     ) -> list[Any]:
-        boxes = to_source(detections.xyxy)
-        track_ids = worker.face_tracker.update(boxes, frame.captured_at)
-        worker.face_book.forget(worker.face_tracker.expired(frame.captured_at))
         jobs = []
-        for index, track_id in enumerate(track_ids):
-            box = _box(boxes[index])
-            score = float(detections.confidence[index])
+        tracked = _track(worker.face_tracker, worker.face_book, frame, detections, to_source)
+        for track_id, box, score in tracked:
             size = min(box[2] - box[0], box[3] - box[1])
             estimate = score * min(1.0, size / self.settings.face_full_size_px)
             if worker.face_book.offer(track_id, estimate):
@@ -290,7 +287,6 @@ class CameraShard:
             frame.captured_at,
             np.asarray(result.embedding, np.float32),
             encode_jpeg(evidence, self.settings.evidence_jpeg_quality),
-            result.crop.quality.score,
         )
         if await self._hand_over(worker, lambda: self.matcher.submit_face(observation)):
             worker.face_book.settle(track_id)
@@ -299,13 +295,9 @@ class CameraShard:
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
     ) -> list[Any]:
         """Track the plates; only crops the track's read budget accepts go to OCR."""
-        boxes = to_source(detections.xyxy)
-        track_ids = worker.plate_tracker.update(boxes, frame.captured_at)
-        worker.plate_book.forget(worker.plate_tracker.expired(frame.captured_at))
         jobs = []
-        for index, track_id in enumerate(track_ids):
-            box = _box(boxes[index])
-            score = float(detections.confidence[index])
+        tracked = _track(worker.plate_tracker, worker.plate_book, frame, detections, to_source)
+        for track_id, box, score in tracked:
             pixels = crop(frame.image, box)
             sharpness = laplacian_variance(pixels) if pixels.size else 0.0
             if worker.plate_book.offer(track_id, plate_crop_quality(box[2] - box[0], score, sharpness)):
@@ -360,6 +352,19 @@ class CameraShard:
                 with contextlib.suppress(TimeoutError):
                     delay = self.settings.matcher_retry.delay(attempt, self._rng)
                     await asyncio.wait_for(self._stopping.wait(), delay)
+
+
+def _track(
+    tracker: IouTracker, book: TrackBook[Any], frame: Frame, detections: Detections, to_source: Any
+) -> list[tuple[int, Box, float]]:
+    """Track id, box in frame pixels and score of each detection; the book forgets ended tracks."""
+    boxes = to_source(detections.xyxy)
+    track_ids = tracker.update(boxes, frame.captured_at)
+    book.forget(tracker.expired(frame.captured_at))
+    return [
+        (track_id, _box(boxes[index]), float(detections.confidence[index]))
+        for index, track_id in enumerate(track_ids)
+    ]
 
 
 def _box(row: Any) -> Box:
