@@ -8,7 +8,7 @@ import os
 import random
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +23,11 @@ from actors.dispatch.backoff import Backoff
 from serve.errors import EndOfStreamError, SourceConnectionError
 from serve.imaging import Image
 from tests.mjpeg_server import MjpegServer
-from tests.rtsp_server import RtspServer, free_port, write_h264_video
 from tests.settings import stream_settings
-from tests.streams import numbered_frames, write_video
+from tests.streams import RtspServer, free_port, numbered_frames, write_h264_video, write_video
+from tests.waiting import poll_until
 
 FAST_RETRY = Backoff(initial_s=0.05, maximum_s=0.2, multiplier=2.0, jitter=0.5)
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0, what: str = "condition") -> None:
-    """Poll ``condition`` until it holds, failing after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} not reached within {timeout_s} s"
-        time.sleep(0.01)
 
 
 def latest_seq(reader: LatestFrameReader) -> int:
@@ -76,12 +68,12 @@ def test_file_camera_streams_at_native_pace_holding_one_frame(
     reader = LatestFrameReader(str(video), stream_settings(), loop_files=True)
     readers.append(reader.start())
     started = time.monotonic()
-    wait_for(lambda: reader.stats().frames_read >= 3, what="first frames")
+    poll_until(lambda: reader.stats().frames_read >= 3, 15, "first frames", interval=0.01)
     first = reader.latest()
     assert first is not None and first.image.shape == (240, 320, 3) and first.image.dtype == np.uint8
     index, diff = closest(first.image, frames)
     assert index == (first.seq - 1) % 64 and diff < 8  # seq n is the file's frame n - 1, decoded right
-    wait_for(lambda: reader.stats().frames_read >= 25, what="25 frames")
+    poll_until(lambda: reader.stats().frames_read >= 25, 15, "25 frames", interval=0.01)
     elapsed = time.monotonic() - started
     # 25 frames at 25 fps span 0.96 s: decoded in real time like a live camera, not flat out.
     assert elapsed >= 0.9, f"25 frames in {elapsed:.2f} s: faster than the file's 25 fps"
@@ -89,7 +81,7 @@ def test_file_camera_streams_at_native_pace_holding_one_frame(
     assert previous is not None and previous.seq > first.seq
     held, previous_seq = weakref.ref(previous.image), previous.seq
     del previous, first
-    wait_for(lambda: latest_seq(reader) > previous_seq, what="the next frame")
+    poll_until(lambda: latest_seq(reader) > previous_seq, 15, "the next frame", interval=0.01)
     gc.collect()
     assert held() is None, "the frame before the newest is still held: only the newest may be kept"
     stats = reader.stats()
@@ -104,7 +96,7 @@ def test_file_camera_that_does_not_loop_ends_without_reconnecting(
     video = write_video(tmp_path / "cam.mp4", numbered_frames(20), fps=40)
     reader = LatestFrameReader(f"file://{video}", stream_settings(reconnect=FAST_RETRY))
     readers.append(reader.start())
-    wait_for(lambda: reader.stats().state == "ended", what="end of the file")
+    poll_until(lambda: reader.stats().state == "ended", 15, "end of the file", interval=0.01)
     stats = reader.stats()
     assert (stats.frames_read, stats.reconnects, stats.errors) == (20, 0, 0)
     latest = reader.latest()
@@ -118,7 +110,7 @@ def test_looping_file_keeps_going_past_its_length(tmp_path: Path, readers: list[
     video = write_video(tmp_path / "cam.mp4", frames, fps=50)
     reader = LatestFrameReader(str(video), stream_settings(), loop_files=True)
     readers.append(reader.start())
-    wait_for(lambda: reader.stats().frames_read > 25, what="frames past two loops")
+    poll_until(lambda: reader.stats().frames_read > 25, 15, "frames past two loops", interval=0.01)
     latest = reader.latest()
     assert latest is not None and latest.seq > 25
     index, diff = closest(latest.image, frames)
@@ -133,7 +125,7 @@ def test_capture_time_comes_from_the_given_clock(tmp_path: Path, readers: list[L
     now = [1_700_000_000.0]
     reader = LatestFrameReader(str(video), stream_settings(), clock=lambda: now[0])
     readers.append(reader.start())
-    wait_for(lambda: reader.stats().state == "ended", what="end of the file")
+    poll_until(lambda: reader.stats().state == "ended", 15, "end of the file", interval=0.01)
     latest = reader.latest()
     assert latest is not None and latest.captured_at == 1_700_000_000.0
     now[0] += 4.5
@@ -144,7 +136,7 @@ def test_stop_interrupts_a_slow_file_at_once(tmp_path: Path, readers: list[Lates
     video = write_video(tmp_path / "cam.mp4", numbered_frames(5), fps=1)
     reader = LatestFrameReader(str(video), stream_settings(), loop_files=True)
     readers.append(reader.start())
-    wait_for(lambda: reader.stats().frames_read == 1, what="the first frame")
+    poll_until(lambda: reader.stats().frames_read == 1, 15, "the first frame", interval=0.01)
     started = time.monotonic()
     assert reader.stop(timeout_s=5.0)
     assert time.monotonic() - started < 0.5  # not the 1 s until the next frame is due
@@ -155,7 +147,7 @@ def test_stop_interrupts_a_slow_file_at_once(tmp_path: Path, readers: list[Lates
 def test_missing_video_file_is_reported_by_name(tmp_path: Path, readers: list[LatestFrameReader]) -> None:
     reader = LatestFrameReader(str(tmp_path / "nope.mp4"), stream_settings(reconnect=FAST_RETRY))
     readers.append(reader.start())
-    wait_for(lambda: reader.stats().errors >= 1, what="an error")
+    poll_until(lambda: reader.stats().errors >= 1, 15, "an error", interval=0.01)
     assert f"{tmp_path / 'nope.mp4'}: no such video file" == reader.stats().last_error
 
 
@@ -192,9 +184,9 @@ def test_unreachable_camera_backs_off_with_growing_delays(readers: list[LatestFr
         url, stream_settings(reconnect=backoff, open_timeout_s=2, read_timeout_s=2), rng=random.Random(7)
     )
     readers.append(reader.start())
-    wait_for(lambda: reader.stats().backoff_attempt >= 2, what="two failed attempts")
+    poll_until(lambda: reader.stats().backoff_attempt >= 2, 15, "two failed attempts", interval=0.01)
     early = reader.stats()
-    wait_for(lambda: reader.stats().backoff_attempt >= 5, what="five failed attempts")
+    poll_until(lambda: reader.stats().backoff_attempt >= 5, 15, "five failed attempts", interval=0.01)
     late = reader.stats()
     assert early.retry_delay_s is not None and late.retry_delay_s is not None
     assert late.retry_delay_s > early.retry_delay_s
@@ -213,11 +205,11 @@ def test_rtsp_camera_streams_from_a_real_server(
     with RtspServer(video) as server:
         reader = LatestFrameReader(server.url, stream_settings(open_timeout_s=5, read_timeout_s=5))
         readers.append(reader.start())
-        wait_for(lambda: reader.stats().frames_read >= 10, what="10 RTSP frames")
+        poll_until(lambda: reader.stats().frames_read >= 10, 15, "10 RTSP frames", interval=0.01)
         latest = reader.latest()
         assert latest is not None and latest.image.shape == (240, 320, 3)
         assert closest(latest.image, frames)[1] < 8  # a real frame of the clip, decoded
-        wait_for(lambda: latest_seq(reader) > latest.seq + 5, what="newer frames")
+        poll_until(lambda: latest_seq(reader) > latest.seq + 5, 15, "newer frames", interval=0.01)
         stats = reader.stats()
         assert stats.state == "streaming" and stats.errors == 0 and stats.reconnects == 0
 
@@ -233,16 +225,21 @@ def test_rtsp_camera_reconnects_after_the_server_comes_back(
             server.url, stream_settings(reconnect=FAST_RETRY, open_timeout_s=3, read_timeout_s=3)
         )
         readers.append(reader.start())
-        wait_for(lambda: reader.stats().frames_read >= 5, what="first RTSP frames")
+        poll_until(lambda: reader.stats().frames_read >= 5, 15, "first RTSP frames", interval=0.01)
         server.stop()  # the stream is cut
-        wait_for(lambda: reader.stats().errors >= 1, what="the cut noticed")
-        wait_for(lambda: reader.stats().backoff_attempt >= 2, what="failed reconnects")
+        poll_until(lambda: reader.stats().errors >= 1, 15, "the cut noticed", interval=0.01)
+        poll_until(lambda: reader.stats().backoff_attempt >= 2, 15, "failed reconnects", interval=0.01)
         cut = reader.stats()
         assert cut.state in ("backoff", "connecting") and cut.reconnects == 0
         assert cut.last_error is not None and server.url in cut.last_error
         server.start()  # the same port again
-        wait_for(lambda: reader.stats().reconnects >= 1, what="a reconnect")
-        wait_for(lambda: reader.stats().frames_read >= cut.frames_read + 5, what="frames after the reconnect")
+        poll_until(lambda: reader.stats().reconnects >= 1, 15, "a reconnect", interval=0.01)
+        poll_until(
+            lambda: reader.stats().frames_read >= cut.frames_read + 5,
+            15,
+            "frames after the reconnect",
+            interval=0.01,
+        )
         back = reader.stats()
         assert back.state == "streaming" and back.backoff_attempt == 0
     finally:
@@ -260,16 +257,18 @@ def test_hung_rtsp_server_is_noticed_and_stop_stays_prompt(
             stream_settings(reconnect=FAST_RETRY, stall_timeout_s=1, open_timeout_s=1, read_timeout_s=1),
         )
         readers.append(reader.start())
-        wait_for(lambda: reader.stats().frames_read >= 5, what="first RTSP frames")
+        poll_until(lambda: reader.stats().frames_read >= 5, 15, "first RTSP frames", interval=0.01)
         server.freeze()  # the connection stays open; nothing more comes
-        wait_for(lambda: reader.stats().errors >= 1, timeout_s=6, what="the hang noticed")
+        poll_until(lambda: reader.stats().errors >= 1, 6, "the hang noticed", interval=0.01)
         hung = reader.stats()
         assert hung.state in ("backoff", "connecting") and hung.last_error is not None
         server.thaw()
-        wait_for(lambda: reader.stats().reconnects >= 1, what="a reconnect")
-        wait_for(lambda: reader.stats().frames_read >= hung.frames_read + 5, what="frames again")
+        poll_until(lambda: reader.stats().reconnects >= 1, 15, "a reconnect", interval=0.01)
+        poll_until(
+            lambda: reader.stats().frames_read >= hung.frames_read + 5, 15, "frames again", interval=0.01
+        )
         server.freeze()
-        wait_for(lambda: reader.stats().errors > hung.errors, timeout_s=6, what="the second hang noticed")
+        poll_until(lambda: reader.stats().errors > hung.errors, 6, "the second hang noticed", interval=0.01)
         started = time.monotonic()
         assert reader.stop()  # never blocked for good in a read or an open
         assert time.monotonic() - started < 3.5
@@ -281,7 +280,7 @@ def test_mjpeg_http_camera_streams(readers: list[LatestFrameReader]) -> None:
     with MjpegServer(frames, fps=25) as server:
         reader = LatestFrameReader(server.url, stream_settings(open_timeout_s=5, read_timeout_s=5))
         readers.append(reader.start())
-        wait_for(lambda: reader.stats().frames_read >= 10, what="10 MJPEG frames")
+        poll_until(lambda: reader.stats().frames_read >= 10, 15, "10 MJPEG frames", interval=0.01)
         latest = reader.latest()
         assert latest is not None and latest.image.shape == (240, 320, 3)
         assert closest(latest.image, frames)[1] < 8
@@ -298,14 +297,16 @@ def test_stalled_camera_is_reconnected(readers: list[LatestFrameReader]) -> None
             stream_settings(reconnect=FAST_RETRY, stall_timeout_s=0.5, open_timeout_s=1, read_timeout_s=10),
         )
         readers.append(reader.start())
-        wait_for(lambda: reader.stats().frames_read >= 5, what="first MJPEG frames")
+        poll_until(lambda: reader.stats().frames_read >= 5, 15, "first MJPEG frames", interval=0.01)
         server.pause()  # connected, but nothing more comes
-        wait_for(lambda: reader.stats().errors >= 1, timeout_s=5, what="the stall noticed")
+        poll_until(lambda: reader.stats().errors >= 1, 5, "the stall noticed", interval=0.01)
         stalled = reader.stats()
         assert stalled.last_error is not None and "no frame within 0.5 s" in stalled.last_error
         server.resume()
-        wait_for(lambda: reader.stats().reconnects >= 1, what="a reconnect")
-        wait_for(lambda: reader.stats().frames_read >= stalled.frames_read + 5, what="frames again")
+        poll_until(lambda: reader.stats().reconnects >= 1, 15, "a reconnect", interval=0.01)
+        poll_until(
+            lambda: reader.stats().frames_read >= stalled.frames_read + 5, 15, "frames again", interval=0.01
+        )
         assert reader.stats().state == "streaming" and server.connections >= 2
 
 
@@ -341,7 +342,7 @@ def test_an_unexpected_decoder_fault_reconnects_instead_of_killing_the_thread(
         "rtsp://camera.invalid/cam", stream_settings(reconnect=FAST_RETRY), opener=opener
     )
     readers.append(reader.start())
-    wait_for(lambda: reader.stats().reconnects >= 2, what="two reconnects")
+    poll_until(lambda: reader.stats().reconnects >= 2, 15, "two reconnects", interval=0.01)
     stats = reader.stats()
     assert stats.frames_read >= 6 and stats.errors >= 2
     assert stats.last_error is not None and "corrupt bitstream" in stats.last_error
@@ -364,7 +365,12 @@ def test_failures_and_recoveries_are_logged_with_the_camera_id(
         opener=lambda *_, **__: _BrokenCapture(),
     )
     readers.extend([named.start(), unnamed.start()])
-    wait_for(lambda: min(named.stats().reconnects, unnamed.stats().reconnects) >= 2, what="two reconnects")
+    poll_until(
+        lambda: min(named.stats().reconnects, unnamed.stats().reconnects) >= 2,
+        15,
+        "two reconnects",
+        interval=0.01,
+    )
     assert named.stop() and unnamed.stop()
     lines = [(r.levelno, r.getMessage()) for r in caplog.records]
     failures = [m for level, m in lines if level == logging.WARNING and m.startswith("camera gate-1: ")]

@@ -143,10 +143,11 @@ async def test_an_alert_arrives_once_signed_with_the_exact_body_and_a_receipt(
     assert stats.failures_this_process == 0
 
 
-async def test_two_endpoints_with_their_own_secrets_both_get_every_alert(
+async def test_two_endpoints_with_their_own_secrets_both_get_every_alert_through_server_errors(
     tmp_path: Path, start: Callable[[Dispatcher], Running]
 ) -> None:
     first, second = RecordingReceiver().start(), RecordingReceiver(b"other-secret-9876543210").start()
+    first.fail_next = 3  # three 500s from the first: retried there, the second unaffected
     try:
         dispatcher = build(tmp_path, [endpoint("one", first), endpoint("two", second)])
         start(dispatcher)
@@ -158,6 +159,7 @@ async def test_two_endpoints_with_their_own_secrets_both_get_every_alert(
             assert sorted(a["alert_id"] for a in server.received) == sorted(a.alert_id for a in alerts)
             assert (server.rejected, server.duplicates) == (0, 0)
         assert all(set(dispatcher.outbox.delivered(a.alert_id)) == {"one", "two"} for a in alerts)
+        assert dispatcher.failures == 3 and first.fail_next == 0
     finally:
         first.stop()
         second.stop()

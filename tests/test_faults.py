@@ -38,7 +38,8 @@ from cluster.samples import FACES
 from serve.apps import ModelApp
 from serve.face_analyzer import FaceAnalyzer
 from tests.mjpeg_server import MjpegServer
-from tests.ray_nodes import LocalCluster, poll_until
+from tests.ray_nodes import LocalCluster
+from tests.waiting import poll_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.models]
 NAMESPACE = "safecity"
@@ -47,8 +48,8 @@ EXPECTED = {("gate", "subject-a"), ("road", "MLB803"), ("live", "subject-a"), ("
 PERSON_A, PERSON_B = FACES / "person_a_2.jpg", FACES / "person_b_2.jpg"
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-    """Poll ``condition`` (the harness's ``poll_until``); the seconds it took to hold."""
+def seconds_until(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Poll ``condition`` with ``poll_until``; the seconds it took to hold (a recovery time)."""
     started = time.monotonic()
     poll_until(condition, timeout_s, what)
     return time.monotonic() - started
@@ -183,15 +184,15 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
     """The faults in turn, then dispatch back; what the tests check is recorded in ``result``."""
     receiver = result.receiver
     job = cluster.submit_job(entrypoint, stop_wait_s=30)
-    wait_for(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
-    wait_for(lambda: stored_alerts() >= 3, 300, "an alert from each camera")
+    seconds_until(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
+    seconds_until(lambda: stored_alerts() >= 3, 300, "an alert from each camera")
     names = [MATCHER_NAME, DISPATCHER_NAME, *(shard_name(i) for i in range(len(CAMERAS)))]
     result.placement = {name: node_of(cluster, name) for name in names}
 
     # The matcher dies: Ray restarts it; it takes back its decisions from the outbox first.
     pid = cluster.kill_actor_process(MATCHER_NAME, NAMESPACE)
     matcher = ray.get_actor(MATCHER_NAME, NAMESPACE)
-    result.recovery_s["matcher"] = wait_for(
+    result.recovery_s["matcher"] = seconds_until(
         lambda: (
             restarted(cluster, MATCHER_NAME, pid)
             and ray.get(matcher.stats.remote(), timeout=30).recovered_decisions >= 3
@@ -202,7 +203,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
 
     # The dispatcher dies: Ray restarts it; nothing is lost from the outbox.
     pid = cluster.kill_actor_process(DISPATCHER_NAME, NAMESPACE)
-    result.recovery_s["dispatcher"] = wait_for(
+    result.recovery_s["dispatcher"] = seconds_until(
         lambda: restarted(cluster, DISPATCHER_NAME, pid) and stored_alerts() >= 3,
         120,
         "the dispatcher to restart",
@@ -211,7 +212,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
     # A Serve replica dies: Serve starts another; the gate camera is analysed again.
     before = analysed(0)
     pid = cluster.kill_serve_replica(ModelApp.DETECTORS)
-    result.recovery_s["serve replica"] = wait_for(
+    result.recovery_s["serve replica"] = seconds_until(
         lambda: analysed(0) >= before + 3, 180, "the gate camera to be analysed by a new replica"
     )
 
@@ -220,13 +221,13 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
     ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).inject_submit_failures.remote(2))
     pid = cluster.kill_actor_process(shard_name(2), NAMESPACE)
     live.show([standing([PERSON_B])])
-    result.recovery_s["camera shard"] = wait_for(
+    result.recovery_s["camera shard"] = seconds_until(
         lambda: restarted(cluster, shard_name(2), pid) and analysed(2) >= 1, 120, "the live shard"
     )
-    wait_for(lambda: stored_alerts() >= 4, 180, "the new subject's alert, after retries")
+    seconds_until(lambda: stored_alerts() >= 4, 180, "the new subject's alert, after retries")
     live.show([standing([PERSON_B, PERSON_A])])  # the first subject in view again
     seen = analysed(2)
-    wait_for(lambda: analysed(2) >= seen + 10, 120, "the live camera to see both subjects")
+    seconds_until(lambda: analysed(2) >= seen + 10, 120, "the live camera to see both subjects")
     result.live_matcher_retries = camera(2).matcher_retries
 
     # Node b dies whole (raylet and workers): its shards and replicas restart on the head.
@@ -234,7 +235,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
     killed_at = time.monotonic()
     cluster.kill_node()
     for index in lost:
-        wait_for(lambda i=index: analysed(i) >= 3, 240, f"camera {CAMERAS[index]} on the survivor")
+        seconds_until(lambda i=index: analysed(i) >= 3, 240, f"camera {CAMERAS[index]} on the survivor")
     result.recovery_s["node"] = time.monotonic() - killed_at
 
     # The whole job restarts: stopped (SIGTERM, then SIGKILL), submitted again.
@@ -248,14 +249,16 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
         fresh = actor_id(cluster, shard_name(index)) not in ("", first_run[index])
         return fresh and analysed(index) >= 10
 
-    wait_for(lambda: all(new_job_analysing(i) for i in range(len(CAMERAS))), 300, "the new job's cameras")
+    seconds_until(
+        lambda: all(new_job_analysing(i) for i in range(len(CAMERAS))), 300, "the new job's cameras"
+    )
     result.recovery_s["job restart"] = time.monotonic() - restarted_at
     result.alerts_after_restart = stored_alerts()
 
     # Dispatch comes back: everything pending is delivered.
     back_at = time.monotonic()
     receiver.start()
-    wait_for(lambda: len(receiver.received) >= result.alerts_after_restart, 120, "delivery")
+    seconds_until(lambda: len(receiver.received) >= result.alerts_after_restart, 120, "delivery")
     result.delivered_in_s = time.monotonic() - back_at
     result.state_api = cluster.state_api_dump()
     cluster.stop_job(job)
