@@ -9,8 +9,8 @@ from pathlib import Path
 
 import ray
 
+from actors.backoff import Backoff
 from actors.dispatch.alert_log import AlertLog
-from actors.dispatch.backoff import Backoff
 from actors.dispatch.dispatcher import Dispatcher, DispatchStats
 from actors.dispatch.outbox import Outbox
 from actors.dispatch.secrets import EndpointSource

@@ -21,7 +21,7 @@ import ray
 
 from actors.actor_address import ActorAddress
 from actors.audit import AuditLog
-from actors.dispatch.backoff import Backoff
+from actors.backoff import Backoff
 from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher, HotlistStore
 from actors.lists_watch import FileChangeWatch

@@ -18,10 +18,10 @@ from ray import serve
 
 from actors import dispatcher_actor, matcher_actor
 from actors.actor_address import ActorAddress
+from actors.backoff import Backoff
 from actors.camera import actor as camera_actor
 from actors.camera.shard import CameraSpec
 from actors.camera.stats import CameraStats
-from actors.dispatch.backoff import Backoff
 from actors.dispatcher_actor import DispatchStopReport
 from cluster.config import SafeCityConfig
 from cluster.config.cameras import CameraConfig

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 import pytest
 
+from actors.backoff import Backoff
 from actors.camera.latest_frame import LatestFrameReader
 from actors.camera.pacing import AnalysisPacer, InFlightLimiter
 from actors.camera.source import FrameCapture, open_capture, redact
-from actors.dispatch.backoff import Backoff
 from serve.errors import EndOfStreamError, SourceConnectionError
 from serve.imaging import Image
 from tests.mjpeg_server import MjpegServer

@@ -25,8 +25,8 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from actors.backoff import Backoff
 from actors.dispatch.alert_log import AlertLog
-from actors.dispatch.backoff import Backoff
 from actors.dispatch.dispatcher import Dispatcher, alert_body
 from actors.dispatch.outbox import Outbox, OutboxCounts
 from actors.dispatch.signing import sign

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from actors.backoff import Backoff
 from actors.camera.latest_frame import Frame
 from actors.camera.shard import CameraShard, CameraSpec, CameraWorker
-from actors.dispatch.backoff import Backoff
 from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher
 from actors.matcher import FaceObservation, MatchDecider, PlateObservation

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from actors.backoff import Backoff
 from actors.camera.source import FrameCapture, open_capture, redact
-from actors.dispatch.backoff import Backoff
 from serve.errors import EndOfStreamError, StreamError
 from serve.imaging import Image
 

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from actors.backoff import Backoff
 from actors.camera.latest_frame import Frame, LatestFrameReader, StreamSettings
 from actors.camera.letterbox import Canvas, letterbox
 from actors.camera.pacing import AnalysisPacer, InFlightLimiter
 from actors.camera.stats import CameraStats, ShedCounts
-from actors.dispatch.backoff import Backoff
 from actors.matcher import FaceObservation, PlateObservation
 from actors.tracking.book import TrackBook
 from actors.tracking.face_tracks import FaceTrackBook

@@ -60,9 +60,9 @@ class SafeCityConfig(Section):
 
     def shard_settings(self) -> ShardSettings:
         """What each camera of a shard runs with: the only place its settings are built."""
+        from actors.backoff import Backoff
         from actors.camera.latest_frame import StreamSettings
         from actors.camera.shard import ShardSettings
-        from actors.dispatch.backoff import Backoff
 
         pipeline = self.pipeline
         return ShardSettings(
