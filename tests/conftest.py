@@ -17,6 +17,7 @@ from serve.imaging import Image, read_image
 from serve.models.store import DEFAULT_CACHE_DIR, ModelStore
 from serve.perception import build_face_analyzer, build_plate_analyzer
 from serve.plate_analyzer import PlateAnalyzer
+from tests.settings import face_settings
 
 pytest_plugins = ["tests.dispatch_support"]  # the `start` fixture of the dispatch tests
 
@@ -35,8 +36,6 @@ def model_store() -> ModelStore:
 @pytest.fixture(scope="session")
 def face_analyzer(model_store: ModelStore) -> FaceAnalyzer:
     """Real YOLO face detector, YuNet landmarks and SFace embedder on the CPU."""
-    from tests.settings import face_settings  # the camera shard's imports: only for tests with models
-
     return build_face_analyzer(model_store, "cpu", face_settings())
 
 

@@ -7,12 +7,14 @@ what it is about.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from actors.camera.latest_frame import StreamSettings
-from actors.camera.shard import ShardSettings
 from cluster.config import SafeCityConfig
-from serve.perception import FaceSettings, PlateSettings
+
+if TYPE_CHECKING:  # the config imports their modules when it builds them
+    from actors.camera.latest_frame import StreamSettings
+    from actors.camera.shard import ShardSettings
+    from serve.perception import FaceSettings, PlateSettings
 
 DEFAULTS = SafeCityConfig()
 
