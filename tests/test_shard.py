@@ -20,6 +20,7 @@ from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher
 from actors.matcher import FaceObservation, MatchDecider, PlateObservation
 from actors.watchlist import EnrolledPhoto, Subject, WatchlistSnapshot
+from cluster.config import SafeCityConfig
 from serve.alerts import CameraRef
 from serve.errors import StoreError
 from serve.face_analyzer import landmarks_from_box
@@ -355,3 +356,14 @@ def test_a_restarted_shard_does_not_reuse_track_ids_the_matcher_already_decided(
     analyse(after, after.workers[0], range(5, 8))
     assert matcher.alerted == ["subject-a", "subject-b"]  # B alerts; A's new track is in cooldown
     assert matcher.decider.counts.get("cooldown") == 1
+
+
+@pytest.mark.parametrize("max_age_s", [3.0, 5.0])
+def test_a_track_lives_as_long_as_the_config_says(max_age_s: float) -> None:
+    config = SafeCityConfig.model_validate({"pipeline": {"track_max_age_s": max_age_s}})
+    spec = CameraSpec(CameraRef("cam-1", "Camera 1", "fr"), "unused.mp4", 2.0, faces=True, plates=True)
+    shard = CameraShard([spec], config.shard_settings(), FakeModels(), FakeMatcher())
+    for tracker in (shard.workers[0].face_tracker, shard.workers[0].plate_tracker):
+        [track] = tracker.update(np.array([[0, 0, 50, 50]], np.float32), at=T0)
+        assert tracker.expired(at=T0 + max_age_s - 0.5) == []  # still the same person or car
+        assert tracker.expired(at=T0 + max_age_s + 0.5) == [track]
