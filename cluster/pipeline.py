@@ -80,10 +80,16 @@ def shards(cameras: list[CameraSpec], per_actor: int) -> list[list[CameraSpec]]:
     return [cameras[i : i + per_actor] for i in range(0, len(cameras), per_actor)]
 
 
-def deploy_models(config: SafeCityConfig) -> dict[ModelApp, str]:
-    """Run the model applications the cameras need on Serve; returns their application names by role."""
-    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
-    gpu = resources.get("GPU", 0) > 0
+@dataclass(frozen=True)
+class ModelDeployment:
+    """A model application to run: its Serve deployment with options, and its constructor arguments."""
+
+    deployment: Any
+    arguments: tuple[Any, ...]
+
+
+def model_deployments(config: SafeCityConfig, gpu: bool) -> dict[ModelApp, ModelDeployment]:
+    """The model applications the configured cameras need, with their options from ``serving``."""
     models = ModelSpec(
         config.models.cache_dir.expanduser(),
         config.models.overrides(),
@@ -109,8 +115,7 @@ def deploy_models(config: SafeCityConfig) -> dict[ModelApp, str]:
         ModelApp.FACE_EMBEDDER: faces,
         ModelApp.PLATE_READER: plates,
     }
-    names = {app: app.app_name(serving.app_name) for app in ModelApp if wanted[app]}
-    targets = []
+    out = {}
     for app, (deployment, options, arguments) in classes.items():
         if not wanted[app]:
             continue
@@ -120,13 +125,25 @@ def deploy_models(config: SafeCityConfig) -> dict[ModelApp, str]:
         )
         # Batching travels in user_config: a new value reaches running replicas through reconfigure.
         batching = Batching(options.max_batch_size, options.batch_wait_timeout_s)
-        deployment = deployment.options(
+        with_options = deployment.options(
             name=app.value, user_config=batching.user_config(), **options.deployment_options(gpu)
         )
-        bound = deployment.bind(models, *arguments, replica)
-        targets.append(serve.RunTarget(bound, name=names[app], route_prefix=None))
-    if targets:
-        serve.run_many(targets)
+        out[app] = ModelDeployment(with_options, (models, *arguments, replica))
+    return out
+
+
+def deploy_models(config: SafeCityConfig) -> dict[ModelApp, str]:
+    """Run the model applications the cameras need on Serve; returns their application names."""
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    apps = model_deployments(config, gpu=resources.get("GPU", 0) > 0)
+    names = {app: app.app_name(config.serving.app_name) for app in apps}
+    if apps:
+        serve.run_many(
+            [
+                serve.RunTarget(model.deployment.bind(*model.arguments), name=names[app], route_prefix=None)
+                for app, model in apps.items()
+            ]
+        )
     return names
 
 

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from cluster.config import SafeCityConfig
+from cluster.pipeline import model_deployments
+from serve.apps import ModelApp
 from serve.deployments import (
     Batching,
     DetectorsDeployment,
@@ -109,3 +112,19 @@ def test_an_idle_replica_health_check_runs_the_detectors_and_fails_when_one_fail
     monkeypatch.setattr(both.plates, "_session", LostSession())
     with pytest.raises(RuntimeError, match="device lost"):
         asyncio.run(both.check_health())
+
+
+def test_each_model_app_is_deployed_under_its_name_with_the_configured_batching() -> None:
+    config = SafeCityConfig.model_validate(
+        {
+            "cameras": [{"id": "gate", "name": "Gate", "url": "gate.mp4", "kind": "fr"}],
+            "serving": {"face_embedder": {"max_batch_size": 12, "batch_wait_timeout_s": 0.05}},
+        }
+    )
+    apps = model_deployments(config, gpu=False)
+    assert set(apps) == {ModelApp.DETECTORS, ModelApp.FACE_EMBEDDER}  # no plate camera: no reader
+    embedder, detectors = apps[ModelApp.FACE_EMBEDDER].deployment, apps[ModelApp.DETECTORS].deployment
+    assert (embedder.name, detectors.name) == ("face_embedder", "detectors")
+    assert embedder.user_config == {"max_batch_size": 12, "batch_wait_timeout_s": 0.05}
+    assert detectors.user_config == {"max_batch_size": 8, "batch_wait_timeout_s": 0.02}
+    assert ModelApp.FACE_EMBEDDER.app_name(config.serving.app_name) == "safecity-face-embedder"
