@@ -94,6 +94,17 @@ class _ModelReplica:
 
     batched: ClassVar[str]  # the name of the deployment's ``@serve.batch`` method
     liveness: Liveness
+    max_age_s: float
+
+    def _probe(self) -> None:
+        """Run the model on a tiny input; raise if it does not answer."""
+        raise NotImplementedError
+
+    def _ready(self, replica: ReplicaSpec) -> None:
+        """After the models are built: warm them up with the probe, then watch that they answer."""
+        self.max_age_s = replica.max_age_s
+        self._probe()
+        self.liveness = Liveness(self._probe)
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Serve's lightweight update: :class:`Batching` for the batch method (Ray's defaults before)."""
@@ -132,9 +143,7 @@ class DetectorsDeployment(_ModelReplica):
         self.plates = (
             None if plates is None else build_plate_detector(store, device, plates, cpu_threads=threads)
         )
-        self.max_age_s = replica.max_age_s
-        self._probe()  # the warm-up
-        self.liveness = Liveness(self._probe)
+        self._ready(replica)
 
     def _probe(self) -> None:
         for detector in (self.faces, self.plates):
@@ -176,9 +185,7 @@ class FaceEmbedderDeployment(_ModelReplica):
         self.analyzer = build_face_analyzer(
             models.store(), models.device, settings, cpu_threads=replica.cpu_threads
         )
-        self.max_age_s = replica.max_age_s
-        self._probe()  # the warm-up
-        self.liveness = Liveness(self._probe)
+        self._ready(replica)
 
     def _probe(self) -> None:
         embedder = self.analyzer.embedder
@@ -209,9 +216,7 @@ class PlateReaderDeployment(_ModelReplica):
         self.reader = build_plate_reader(
             models.store(), models.device, settings, cpu_threads=replica.cpu_threads
         )
-        self.max_age_s = replica.max_age_s
-        self._probe()  # the warm-up
-        self.liveness = Liveness(self._probe)
+        self._ready(replica)
 
     def _probe(self) -> None:
         self.reader.read(np.full((96, 96, 3), 114, np.uint8), (8.0, 8.0, 88.0, 40.0))
