@@ -57,7 +57,9 @@ def seconds_until(condition: Callable[[], bool], timeout_s: float, what: str) ->
 
 def camera(index: int) -> CameraStats:
     """The counters of camera ``index`` (its shard's current incarnation)."""
-    [row] = ray.get(ray.get_actor(shard_name(index), NAMESPACE).stats.remote(), timeout=10)
+    shard: Any = ray.get_actor(shard_name(index), NAMESPACE)
+    rows: list[CameraStats] = ray.get(shard.stats.remote(), timeout=10)
+    [row] = rows
     return row
 
 
@@ -70,7 +72,8 @@ def analysed(index: int) -> int:
 
 
 def stored_alerts() -> int:
-    stats: DispatchStats = ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).stats.remote(), timeout=30)
+    dispatcher: Any = ray.get_actor(DISPATCHER_NAME, NAMESPACE)
+    stats: DispatchStats = ray.get(dispatcher.stats.remote(), timeout=30)
     return stats.outbox.alerts
 
 
@@ -93,7 +96,7 @@ def write_config(work: Path, data_dir: Path, receiver_url: str, live_url: str, s
     secret_file = work / "webhook.secret"
     secret_file.write_text(secret)
     secret_file.chmod(0o600)
-    config = {
+    config: dict[str, Any] = {
         "data_dir": str(data_dir),
         "cameras": [
             {"id": "gate", "name": "Gate", "url": str(media["fr-gate-1"]), "kind": "fr", "loop": True},
@@ -114,7 +117,7 @@ def write_config(work: Path, data_dir: Path, receiver_url: str, live_url: str, s
             "retry_max_s": 1.0,
         },
     }
-    for entry in config["cameras"]:  # type: ignore[attr-defined]
+    for entry in config["cameras"]:
         entry["analysis_fps"] = 2
     path = work / "city.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -191,7 +194,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
 
     # The matcher dies: Ray restarts it; it takes back its decisions from the outbox first.
     pid = cluster.kill_actor_process(MATCHER_NAME, NAMESPACE)
-    matcher = ray.get_actor(MATCHER_NAME, NAMESPACE)
+    matcher: Any = ray.get_actor(MATCHER_NAME, NAMESPACE)
     result.recovery_s["matcher"] = seconds_until(
         lambda: (
             restarted(cluster, MATCHER_NAME, pid)
