@@ -33,6 +33,7 @@ from actors.matcher import (
     PlateObservation,
     mark_from_alert_body,
 )
+from actors.metrics import MatcherMetrics, export_forever
 from actors.search_batcher import BatcherStats, SearchBatcher
 from actors.watchlist import WatchlistStore
 from serve.errors import SafeCityError
@@ -103,6 +104,8 @@ class MatcherActor:
         self._decider = MatchDecider(watchlist, hotlist, cooldown_s, model_versions)
         self._camera_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._face_searches = SearchBatcher(self._decider.search_faces)
+        self._alerts_by_kind: dict[str, int] = defaultdict(int)
+        metrics = MatcherMetrics()
         self.reloads = 0
         self.recovered = 0
         self.unreadable = 0
@@ -110,6 +113,7 @@ class MatcherActor:
         loop = asyncio.get_running_loop()
         self._recovery = loop.create_task(self._recover())
         self._reloader = loop.create_task(self._reload_forever())
+        self._exporter = loop.create_task(export_forever(lambda: self._export(metrics)))
 
     async def _recover(self) -> None:
         """Take back the decisions of earlier matchers from the alerts in the outbox."""
@@ -156,6 +160,7 @@ class MatcherActor:
             decision = decide()
             if decision.alert is not None:
                 await self._dispatcher.submit.remote(decision.alert)  # raises if it was not stored
+                self._alerts_by_kind[decision.alert.kind] += 1
             self._decider.settle(decision)
         return decision.settles_track
 
@@ -176,6 +181,17 @@ class MatcherActor:
         """Decide on a plate track's voted read; True when the track is settled."""
         return await self._decide(
             observation.camera.camera_id, lambda: self._decider.decide_plate(observation)
+        )
+
+    def _export(self, metrics: MatcherMetrics) -> None:
+        searches = self._face_searches.stats()
+        metrics.record(
+            self._decider.counts,
+            self._alerts_by_kind,
+            searches.queries,
+            searches.batches,
+            self._decider.watchlist.index.size,
+            len(self._decider.hotlist),
         )
 
     def stats(self) -> MatcherStats:
