@@ -71,6 +71,11 @@ class CameraMetrics:
             description="Age of the newest frame the camera delivered.",
             tag_keys=CAMERA_TAGS,
         )
+        self._analysed_age = Gauge(
+            "safecity_camera_analysed_frame_age_seconds",
+            description="Age of the last analysed frame when its detections came back.",
+            tag_keys=CAMERA_TAGS,
+        )
         self._up = Gauge(
             "safecity_camera_up", description="1 while the camera streams, else 0.", tag_keys=CAMERA_TAGS
         )
@@ -97,6 +102,8 @@ class CameraMetrics:
                 self._inc(self._shed, (row.camera_id, "shed", stage), total, {**tags, "stage": stage})
             if row.last_frame_age_s is not None:
                 self._frame_age.set(row.last_frame_age_s, tags)
+            if row.analysed_frame_age_s is not None:
+                self._analysed_age.set(row.analysed_frame_age_s, tags)
             self._up.set(1.0 if row.state == "streaming" else 0.0, tags)
 
     def _inc(self, counter: Counter, key: Hashable, total: float, tags: dict[str, str]) -> None:

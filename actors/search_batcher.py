@@ -18,11 +18,12 @@ Result = TypeVar("Result")
 
 @dataclass(frozen=True)
 class BatcherStats:
-    """How many queries were searched in how many batches, and the largest batch."""
+    """How many queries were searched in how many batches, the largest batch, and how many wait now."""
 
     queries: int
     batches: int
     largest_batch: int
+    waiting: int
 
 
 class SearchBatcher(Generic[Query, Result]):
@@ -47,7 +48,7 @@ class SearchBatcher(Generic[Query, Result]):
 
     def stats(self) -> BatcherStats:
         """Counters since the batcher was made."""
-        return BatcherStats(self._queries, self._batches, self._largest)
+        return BatcherStats(self._queries, self._batches, self._largest, len(self._pending))
 
     async def _drain(self) -> None:
         while self._pending:

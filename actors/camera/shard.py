@@ -152,6 +152,7 @@ class CameraWorker:
         self.errors = 0
         self.last_error: str | None = None
         self.matcher_retries = 0
+        self.analysed_frame_age_s: float | None = None
 
     def stats(self) -> CameraStats:
         """Counters for operators and the demo summary."""
@@ -173,6 +174,7 @@ class CameraWorker:
             plates_offered=self.plate_book.offered,
             plates_read=self.plate_book.accepted,
             matcher_retries=self.matcher_retries,
+            analysed_frame_age_s=self.analysed_frame_age_s,
         )
 
 
@@ -247,6 +249,7 @@ class CameraShard:
                 worker.shed_detect += 1  # the frame went stale in the detectors' queue: the next one wins
                 return
             faces, plates = found.faces, found.plates
+            worker.analysed_frame_age_s = time.time() - frame.captured_at
             async with worker.tracking_lock:
                 if frame.captured_at < worker.last_tracked_at:
                     worker.late += 1  # an older frame finished after a newer one: tracks moved on

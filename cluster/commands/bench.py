@@ -1,4 +1,4 @@
-"""``safecity bench gallery|matcher|stages|pipeline|plates [OPTIONS]``."""
+"""``safecity bench gallery|matcher|stages|pipeline|plates|scale [OPTIONS]``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def bench(args: argparse.Namespace, runtime: Runtime) -> int:
     """Run one benchmark with the options given after its name."""
     if args.data_dir is not None:
         raise SafeCityError(f"bench {args.which} reads and writes no data directory; drop --data-dir")
-    from cluster.bench import gallery, matcher, pipeline, plates, stages
+    from cluster.bench import gallery, matcher, pipeline, plates, scale, stages
 
     if args.which == "gallery":
         if args.config is not None:
@@ -27,6 +27,9 @@ def bench(args: argparse.Namespace, runtime: Runtime) -> int:
     if args.which == "pipeline":
         config = [] if args.config is None else ["--config", str(args.config)]
         return pipeline.main([*config, *args.bench_args])
+    if args.which == "scale":
+        config = [] if args.config is None else ["--config", str(args.config)]
+        return scale.main([*config, *args.bench_args])
     if args.which == "plates":
         return plates.main(args.bench_args, runtime)
     return stages.main(args.bench_args, runtime)
