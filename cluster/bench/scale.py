@@ -232,7 +232,7 @@ def limits(result: ScaleResult) -> list[str]:
     if result.frames_analysed_per_s < 0.9 * result.frames_requested_per_s:
         found.append(
             f"models: {result.frames_analysed_per_s} of {result.frames_requested_per_s} frames/s asked were "
-            "analysed (the detectors' CPU is saturated; the rest were dropped at each camera's in-flight limit)"
+            "analysed (the models' CPU is saturated; the rest were dropped at each camera's in-flight limit)"
         )
     if result.cameras_not_analysed_in_a_minute:
         found.append(
