@@ -80,6 +80,7 @@ def shard_settings(config: SafeCityConfig) -> ShardSettings:
     pipeline = config.pipeline
     return ShardSettings(
         max_in_flight=pipeline.max_in_flight_per_camera,
+        target_detect_age_s=pipeline.max_frame_age_s / 2,
         detector_canvas=config.models.detector_canvas(),
         track_max_age_s=pipeline.track_max_age_s,
         face_embeddings_per_track=pipeline.face_embeddings_per_track,
