@@ -49,6 +49,8 @@ class ScaleResult:
     rss_mb_at_1min: float = 0.0
     rss_mb_end: float = 0.0
     shard_rss_mb_total: float = 0.0
+    pss_mb_end: float = 0.0  # proportional: shared object-store pages split between processes
+    shard_pss_mb_total: float = 0.0
     frames_requested_per_s: float = 0.0
     frames_analysed_per_s: float = 0.0
     frames_analysed_min_per_camera: int = 0
@@ -80,13 +82,18 @@ def _cluster_processes() -> list[psutil.Process]:
     return [me, *me.children(recursive=True)]
 
 
-def _rss_mb(processes: list[psutil.Process], name_part: str = "") -> float:
+def _memory_mb(processes: list[psutil.Process], name_part: str = "", *, proportional: bool = False) -> float:
+    """Resident memory of the processes (whose command line has ``name_part``), in MB.
+
+    RSS counts the pages of Ray's shared object store each process touched, so the sum overstates;
+    ``proportional`` gives PSS, which splits shared pages between the processes that share them.
+    """
     total = 0
     for process in processes:
         try:
             if name_part and name_part not in " ".join(process.cmdline()):
                 continue
-            total += process.memory_info().rss
+            total += process.memory_full_info().pss if proportional else process.memory_info().rss
         except psutil.Error:
             continue
     return total / 1e6
@@ -199,15 +206,17 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         result.outbox_pending_max = max(result.outbox_pending_max, outbox.pending)
         if at_1min is None and time.monotonic() - started >= 60:
             at_1min = rows
-            result.rss_mb_at_1min = round(_rss_mb(_cluster_processes()))
+            result.rss_mb_at_1min = round(_memory_mb(_cluster_processes()))
             window_started = time.monotonic()
     if at_1min is None:
         raise SystemExit("bench scale: --minutes must be more than 1 (the first minute is the warm-up)")
     window_min = (time.monotonic() - window_started) / 60
     processes = _cluster_processes()
     result.processes = len(processes)
-    result.rss_mb_end = round(_rss_mb(processes))
-    result.shard_rss_mb_total = round(_rss_mb(processes, "CameraShardActor"))
+    result.rss_mb_end = round(_memory_mb(processes))
+    result.shard_rss_mb_total = round(_memory_mb(processes, "CameraShardActor"))
+    result.pss_mb_end = round(_memory_mb(processes, proportional=True))
+    result.shard_pss_mb_total = round(_memory_mb(processes, "CameraShardActor", proportional=True))
     if controller is not None:
         result.serve_controller_cpu_pct = round(controller.cpu_percent(None), 1)
     before = {row.camera_id: row.frames_analysed for row in at_1min}
