@@ -241,7 +241,7 @@ def limits(result: ScaleResult) -> list[str]:
     if result.frames_analysed_per_s < 0.9 * result.frames_requested_per_s:
         found.append(
             f"models: {result.frames_analysed_per_s} of {result.frames_requested_per_s} frames/s asked were "
-            "analysed (the models' CPU is saturated; the rest were dropped at each camera's in-flight limit)"
+            "analysed (the models' CPU is saturated; the rest waited at their cameras, newest frame kept)"
         )
     if result.cameras_not_analysed_in_a_minute:
         found.append(
