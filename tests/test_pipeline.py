@@ -26,7 +26,8 @@ from cluster.pipeline import RunningPipeline, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import FACES, SAMPLE_CONFIG
 from serve.face_analyzer import FaceAnalyzer
-from tests.streams import RtspServer, write_jpeg_frames
+from tests.prometheus import Prometheus
+from tests.streams import RtspServer, free_port, write_jpeg_frames
 from tests.waiting import poll_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.models]
@@ -42,6 +43,8 @@ class Scenario:
     camera_stats: dict[str, CameraStats] = field(default_factory=dict)
     rtsp_reconnects_before_cut: int = 0
     rtsp_after_reconnect: CameraStats | None = None
+    scraped_first: dict[str, float] = field(default_factory=dict)  # Prometheus, early in the run
+    scraped_last: dict[str, float] = field(default_factory=dict)  # Prometheus, at the end
 
     def alerts_from(self, camera_id: str) -> list[dict[str, Any]]:
         return [a for a in self.receiver.received if a["camera"]["id"] == camera_id]
@@ -108,10 +111,18 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
             ),
         }
     )
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    metrics_port = free_port()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _metrics_export_port=metrics_port)
+    prometheus = Prometheus(work / "prometheus", [f"127.0.0.1:{metrics_port}"]).start()
     result = Scenario(data_dir, receiver)
     try:
         pipeline = start_pipeline(config)
+        poll_until(
+            lambda: bool(scrape(prometheus).get("rtsp-fr analysed")),
+            timeout=90,
+            what="Prometheus to scrape the RTSP camera's analysed frames from Ray's endpoint",
+        )
+        result.scraped_first = scrape(prometheus)
         files = ("file-fr", "file-strangers")
         poll_until(
             lambda: (
@@ -153,12 +164,54 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         )
         result.rtsp_after_reconnect = stats_by_camera(pipeline)["rtsp-fr"]
         result.camera_stats = stats_by_camera(pipeline)
+        first_analysed = result.scraped_first["rtsp-fr analysed"]
+        poll_until(
+            lambda: (
+                scrape(prometheus).get("rtsp-fr analysed", 0.0) > first_analysed
+                and scrape(prometheus).get("outbox delivered", 0.0) >= 3
+            ),
+            timeout=60,
+            what="the scraped series to move",
+            details=lambda: str(scrape(prometheus)),
+        )
+        result.scraped_last = scrape(prometheus)
         pipeline.stop(drain_timeout_s=30)
         yield result
     finally:
+        prometheus.stop()
         ray.shutdown()
         rtsp.stop()
         receiver.stop()
+
+
+def scrape(prometheus: Prometheus) -> dict[str, float]:
+    """SafeCity's series as Prometheus stored them, summed over the processes that reported them."""
+    queries = {
+        "rtsp-fr analysed": 'sum(ray_safecity_camera_frames_analysed_total{camera="rtsp-fr"})',
+        "rtsp-fr read": 'sum(ray_safecity_camera_frames_read_total{camera="rtsp-fr", kind="fr"})',
+        "face alerts": 'sum(ray_safecity_matcher_alerts_total{kind="face"})',
+        "no-match decisions": 'sum(ray_safecity_matcher_decisions_total{outcome="no-match"})',
+        "watchlist photos": "max(ray_safecity_watchlist_photos)",
+        "outbox delivered": "max(ray_safecity_outbox_delivered)",
+        "round trips": "sum(ray_safecity_dispatch_round_trip_seconds_count)",
+        "detector batches": 'sum(ray_serve_batches_processed_total{deployment="detectors"})',
+    }
+    found = {}
+    for name, expression in queries.items():
+        rows = prometheus.query(expression)
+        if rows:
+            found[name] = rows[0][1]
+    return found
+
+
+def test_prometheus_scrapes_safecity_series_that_move(scenario: Scenario) -> None:
+    first, last = scenario.scraped_first, scenario.scraped_last
+    assert last["rtsp-fr analysed"] > first["rtsp-fr analysed"] > 0
+    assert last["rtsp-fr read"] >= last["rtsp-fr analysed"]
+    assert last["face alerts"] >= 2 and last["no-match decisions"] >= 1
+    assert last["watchlist photos"] >= 2
+    assert last["outbox delivered"] >= 3 and last["round trips"] >= 3
+    assert last["detector batches"] > 0  # Ray Serve's own batch series, used by the dashboard
 
 
 def test_alerts_wait_in_the_outbox_while_dispatch_is_down(scenario: Scenario) -> None:

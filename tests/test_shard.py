@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -148,6 +149,8 @@ def test_each_frame_is_one_detector_request_asking_for_what_its_camera_needs(
     assert [(f.faces, f.plates) for f in models.detected] == [(faces, plates)] * 3
     assert [f.captured_at for f in models.detected] == [frame(i).captured_at for i in range(3)]
     assert models.read_calls == (2 if plates else 0) and (models.embed_calls > 0) == faces
+    age = worker.stats().analysed_frame_age_s  # the last analysed frame's age when detected
+    assert age == pytest.approx(time.time() - frame(2).captured_at, abs=5.0)
 
 
 def test_a_settled_plate_track_is_never_read_again() -> None:

@@ -13,6 +13,7 @@ from actors.actor_address import ActorAddress
 from actors.camera.shard import CameraShard, CameraSpec, ShardSettings
 from actors.camera.stats import CameraStats
 from actors.matcher import FaceObservation, PlateObservation
+from actors.metrics import CameraMetrics, export_forever
 from serve.apps import ModelApp
 from serve.types import DetectorFrame, EmbeddedFace, FaceChip, FrameDetections, OcrRead, PlateChip, Shed
 
@@ -75,6 +76,10 @@ class CameraShardActor:
         # An async actor's constructor runs on its event loop: analysis starts here, so a shard Ray
         # restarts after a crash (on this node or another) reconnects its cameras by itself.
         self._task = asyncio.get_running_loop().create_task(self._shard.run(self._stop))
+        metrics = CameraMetrics([spec.ref for spec in cameras])
+        self._exporter = asyncio.get_running_loop().create_task(
+            export_forever(lambda: metrics.record(self._shard.stats()))
+        )
 
     async def ready(self) -> bool:
         """True while analysing (the constructor has run and the shard has not stopped)."""
@@ -84,6 +89,7 @@ class CameraShardActor:
         """Stop analysing and close the streams."""
         self._stop.set()
         await self._task
+        self._exporter.cancel()
 
     def stats(self) -> list[CameraStats]:
         """Per-camera counters."""

@@ -21,7 +21,7 @@ import numpy as np
 from actors.backoff import Backoff
 from actors.camera.latest_frame import Frame, LatestFrameReader, StreamSettings
 from actors.camera.letterbox import Canvas, letterbox
-from actors.camera.pacing import AnalysisPacer, InFlightLimiter
+from actors.camera.pacing import AnalysisPacer, CongestionWindow, InFlightLimiter
 from actors.camera.stats import CameraStats, ShedCounts
 from actors.matcher import FaceObservation, PlateObservation
 from actors.tracking.book import TrackBook
@@ -87,6 +87,7 @@ class ShardSettings:
     """
 
     max_in_flight: int
+    target_detect_age_s: float  # frames back older than this shrink the shard's window (AIMD)
     detector_canvas: Canvas
     track_max_age_s: float
     face_embeddings_per_track: int
@@ -147,6 +148,8 @@ class CameraWorker:
         self.errors = 0
         self.last_error: str | None = None
         self.matcher_retries = 0
+        self.analysed_frame_age_s: float | None = None
+        self.last_sent_at = float("-inf")  # monotonic time its last frame went to the models
 
     def stats(self) -> CameraStats:
         """Counters for operators and the demo summary."""
@@ -168,6 +171,7 @@ class CameraWorker:
             plates_offered=self.plate_book.offered,
             plates_read=self.plate_book.accepted,
             matcher_retries=self.matcher_retries,
+            analysed_frame_age_s=self.analysed_frame_age_s,
         )
 
 
@@ -189,6 +193,9 @@ class CameraShard:
         self.workers = [
             CameraWorker(spec, settings, open_reader(spec, settings), started_at) for spec in cameras
         ]
+        self.window = CongestionWindow(
+            settings.target_detect_age_s, maximum=max(1, settings.max_in_flight * len(self.workers))
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._rng = random.Random()
@@ -210,12 +217,18 @@ class CameraShard:
         tick_s = min(0.05, 0.5 / fastest)
         try:
             while not stop.is_set():
-                for worker in self.workers:
+                # The camera that waited longest goes first: when the shard's window is the limit, every
+                # camera gets its turn instead of the first ones in the list taking every slot.
+                for worker in sorted(self.workers, key=lambda w: w.last_sent_at):
+                    if not self.window.has_room():
+                        break  # frames wait at their cameras, newest kept, rather than queue at the models
                     frame = worker.reader.latest()
                     if frame is None or not worker.pacer.should_analyse(frame.seq, frame.captured_at):
                         continue
                     if not worker.limiter.try_acquire():
                         continue
+                    self.window.try_acquire()  # room was checked above; nothing else takes slots
+                    worker.last_sent_at = time.monotonic()
                     task = asyncio.get_running_loop().create_task(self._analyse_and_release(worker, frame))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -227,36 +240,50 @@ class CameraShard:
                 await asyncio.to_thread(worker.reader.stop)
 
     async def _analyse_and_release(self, worker: CameraWorker, frame: Frame) -> None:
+        outcome: float | Shed | None = None
         try:
-            await self.analyse(worker, frame)
+            outcome = await self.analyse(worker, frame)
         finally:
             worker.limiter.release()
+            if isinstance(outcome, Shed):
+                self.window.release(None)
+            elif outcome is None:
+                self.window.neutral()
+            else:
+                self.window.release(outcome)
 
-    async def analyse(self, worker: CameraWorker, frame: Frame) -> None:
-        """Detect, track, and embed or read what the track books ask for; errors are counted, not raised."""
+    async def analyse(self, worker: CameraWorker, frame: Frame) -> float | Shed | None:
+        """Detect, track, and embed or read what the track books ask for; errors are counted, not raised.
+
+        Returns the frame's age when its detections came back, the :class:`Shed` when the detectors
+        dropped it as stale, or ``None`` after an error (for the shard's congestion window).
+        """
         try:
             canvas, transform = letterbox(frame.image, self.settings.detector_canvas)
             request = DetectorFrame(canvas, frame.captured_at, worker.spec.faces, worker.spec.plates)
             found = await self.models.detect(request)
             if isinstance(found, Shed):
                 worker.shed_detect += 1  # the frame went stale in the detectors' queue: the next one wins
-                return
+                return found
             faces, plates = found.faces, found.plates
+            age_s = worker.analysed_frame_age_s = time.time() - frame.captured_at
             async with worker.tracking_lock:
                 if frame.captured_at < worker.last_tracked_at:
                     worker.late += 1  # an older frame finished after a newer one: tracks moved on
-                    return
+                    return age_s
                 worker.last_tracked_at = frame.captured_at
                 face_jobs = self._track_faces(worker, frame, faces, transform.to_source) if faces else []
                 plate_jobs = self._track_plates(worker, frame, plates, transform.to_source) if plates else []
             await asyncio.gather(*face_jobs, *plate_jobs)
             worker.analysed += 1
+            return age_s
         except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
             worker.errors += 1
             error = f"{type(exc).__name__}: {exc}"
             if error != worker.last_error:  # once per new error, not once per frame
                 log.warning("camera %s: analysis failed: %s", worker.spec.ref.camera_id, error)
             worker.last_error = error
+            return None
 
     def _track_faces(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any

@@ -67,6 +67,7 @@ class SafeCityConfig(Section):
         pipeline = self.pipeline
         return ShardSettings(
             max_in_flight=pipeline.max_in_flight_per_camera,
+            target_detect_age_s=pipeline.max_frame_age_s / 2,
             detector_canvas=self.models.detector_canvas(),
             track_max_age_s=pipeline.track_max_age_s,
             face_embeddings_per_track=pipeline.face_embeddings_per_track,
