@@ -39,6 +39,7 @@ from cluster import job
 from cluster.config import SafeCityConfig
 from cluster.config.loader import parse_config
 from cluster.config.placement import HEAD_NODE_RESOURCE
+from serve.apps import ModelApp
 from serve.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -484,7 +485,7 @@ def check_gpu_serving(bundle: Bundle) -> list[str]:
     total_gpus = sum(g.gpus() * g.replicas() for g in gpus)
     total_cpus = sum(g.cpus() * g.replicas() for g in gpus)
     peak_gpus = peak_cpus = 0.0
-    for role in ("detectors", "face_embedder", "plate_reader"):
+    for role in ModelApp:
         section = getattr(config.serving, role)
         most = section.autoscaling.max_replicas if section.autoscaling else section.num_replicas
         if section.num_gpus <= 0:
