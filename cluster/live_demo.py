@@ -13,24 +13,20 @@ from typing import Any
 
 import ray
 
-from actors.audit import AuditLog
-from actors.hotlist import HotlistStore
-from actors.watchlist import PhotoUpload, WatchlistStore
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig, Location
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
 from cluster.demo_city import DemoCamera, build_demo_city
+from cluster.demo_lists import enrol_demo_lists
 from cluster.latency import LatencyLog
 from cluster.pipeline import start_pipeline, wait_until_finished
 from cluster.receiver import AlertReceiver, describe_alert
-from cluster.samples import DEMO_SUBJECTS, SAMPLE_CONFIG
+from cluster.samples import SAMPLE_CONFIG
 from serve.device import resolve_device
-from serve.face_analyzer import FaceAnalyzer
 from serve.models.store import ModelStore
 from serve.perception import build_face_analyzer
 
 DEMO_SECRET_ENV = "SAFECITY_DEMO_WEBHOOK_SECRET"
-DEMO_HOTLIST = {"MLB803": "demo: reported stolen"}
 
 
 @dataclass
@@ -43,20 +39,6 @@ class DemoResult:
     frames_dropped: int = 0
     frames_shed: int = 0
     delivered: bool = False
-
-
-def enrol_demo_lists(data_dir: Path, faces: FaceAnalyzer, actor: str) -> None:
-    """Subject A and B on the watchlist (from photos the cameras do not show), one plate on the hotlist."""
-    audit = AuditLog(data_dir / "audit.jsonl")
-    watchlist = WatchlistStore(data_dir, audit)
-    for subject in DEMO_SUBJECTS:
-        photo = PhotoUpload(subject.enrol_photo.name, subject.enrol_photo.read_bytes())
-        watchlist.enrol(
-            subject.subject_id, subject.label, [photo], analyzer=faces, actor=actor, category="demo"
-        )
-    hotlist = HotlistStore(data_dir, audit)
-    for plate, reason in DEMO_HOTLIST.items():
-        hotlist.add(plate, reason, actor)
 
 
 def camera_config(camera: DemoCamera, analysis_fps: float, *, loop: bool = False) -> CameraConfig:
@@ -129,6 +111,7 @@ def run_demo(
             ModelStore(config.models.cache_dir, config.models.overrides()), "cpu", config.face_settings()
         ),
         actor,
+        config.faces.enrolment_policy(),
     )
     print("demo: watchlist subject-a, subject-b; hotlist MLB803. Starting Ray and Serve...", flush=True)
     start_ray_quietly()

@@ -39,8 +39,9 @@ from cluster.analysis.scores import write_score_set
 from cluster.analysis.stats import StageCost, write_stage_costs
 from cluster.config import SafeCityConfig, load_config
 from cluster.demo_city import DemoCamera, build_recording_city
+from cluster.demo_lists import enrol_demo_lists
 from cluster.job import report_lines
-from cluster.live_demo import camera_config, enrol_demo_lists, local_dispatch
+from cluster.live_demo import camera_config, local_dispatch
 from cluster.pipeline import start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import DEMO_SUBJECTS, FACES, PLATE_SCENE, SAMPLE_CONFIG, UNLISTED_FACES
@@ -106,7 +107,7 @@ def record_demo(out: Path, seconds: float, actor: str, snapshot_every_s: float =
     write_config_file(config, data.config)
     store = ModelStore(config.models.cache_dir, config.models.overrides(), show_progress=False)
     faces = build_face_analyzer(store, "cpu", config.face_settings())
-    enrol_demo_lists(data.root, faces, actor)
+    enrol_demo_lists(data.root, faces, actor, config.faces.enrolment_policy())
     hotlist = HotlistStore(data.root, AuditLog(data.audit))
     for plate, reason in FUZZY_HOTLIST.items():
         hotlist.add(plate, reason, actor)

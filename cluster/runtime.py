@@ -86,12 +86,7 @@ class Runtime:
 
     def enrolment_policy(self) -> EnrolmentPolicy:
         """Quality an enrolment photo must reach."""
-        faces = self.config.faces
-        return EnrolmentPolicy(
-            min_face_px=faces.enrol_min_face_px,
-            min_sharpness=faces.enrol_min_sharpness,
-            min_quality=faces.enrol_min_quality,
-        )
+        return self.config.faces.enrolment_policy()
 
     def watchlist_matcher(self) -> WatchlistMatcher:
         """A matcher over the watchlist as it is now."""

@@ -29,9 +29,10 @@ from ray._private.authentication_test_utils import reset_auth_token_state
 from actors.camera.stats import CameraStats
 from actors.dispatch.dispatcher import DispatchStats
 from cluster.config import SafeCityConfig
+from cluster.config.faces import FacesConfig
 from cluster.config.placement import PlacementConfig
 from cluster.demo_city import build_demo_city, standing
-from cluster.live_demo import enrol_demo_lists
+from cluster.demo_lists import enrol_demo_lists
 from cluster.pipeline import DISPATCHER_NAME, MATCHER_NAME, shard_name, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import FACES
@@ -144,7 +145,7 @@ def restarted(cluster: LocalCluster, name: str, old_pid: int) -> bool:
 def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyzer) -> Iterator[Scenario]:
     work = tmp_path_factory.mktemp("faults")
     data_dir = work / "data"
-    enrol_demo_lists(data_dir, face_analyzer, actor="test-operator")
+    enrol_demo_lists(data_dir, face_analyzer, "test-operator", FacesConfig().enrolment_policy())
     secret = secrets.token_hex(24)
     receiver = AlertReceiver(secret.encode()).start()
     receiver.stop()  # the dispatch system is down for the faults; its port stays known

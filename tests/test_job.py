@@ -15,8 +15,9 @@ import yaml
 
 from actors.lists_watch import FileChangeWatch
 from cluster.analysis.stats import load_camera_stats
+from cluster.config.faces import FacesConfig
 from cluster.demo_city import build_demo_city
-from cluster.live_demo import enrol_demo_lists
+from cluster.demo_lists import enrol_demo_lists
 from cluster.receiver import AlertReceiver
 from serve.face_analyzer import FaceAnalyzer
 
@@ -38,7 +39,7 @@ def test_file_change_watch_sees_writes_creations_and_removals(tmp_path: Path) ->
 @pytest.mark.models
 def test_run_delivers_alerts_until_sigterm(tmp_path: Path, face_analyzer: FaceAnalyzer) -> None:
     data_dir = tmp_path / "data"
-    enrol_demo_lists(data_dir, face_analyzer, actor="test-operator")
+    enrol_demo_lists(data_dir, face_analyzer, "test-operator", FacesConfig().enrolment_policy())
     secret = secrets.token_hex(24)
     receiver = AlertReceiver(secret.encode()).start()
     gate = build_demo_city(tmp_path / "media")[0]

@@ -20,8 +20,9 @@ from actors.camera.stats import CameraStats
 from cluster.config import load_config
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
+from cluster.config.faces import FacesConfig
 from cluster.demo_city import build_demo_city, walk_past
-from cluster.live_demo import enrol_demo_lists
+from cluster.demo_lists import enrol_demo_lists
 from cluster.pipeline import RunningPipeline, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import FACES, SAMPLE_CONFIG
@@ -58,7 +59,7 @@ def stats_by_camera(pipeline: RunningPipeline) -> dict[str, CameraStats]:
 def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyzer) -> Iterator[Scenario]:
     work = tmp_path_factory.mktemp("pipeline")
     data_dir = work / "data"
-    enrol_demo_lists(data_dir, face_analyzer, actor="test-operator")
+    enrol_demo_lists(data_dir, face_analyzer, "test-operator", FacesConfig().enrolment_policy())
     os.environ[SECRET_ENV] = secrets.token_hex(24)
     receiver = AlertReceiver(os.environ[SECRET_ENV].encode()).start()
     receiver.stop()  # dispatch is down when the pipeline starts; its port stays known

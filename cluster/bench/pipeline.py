@@ -30,8 +30,8 @@ from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
 from cluster.demo_city import build_demo_city
+from cluster.demo_lists import enrol_demo_lists
 from cluster.latency import LatencyLog
-from cluster.live_demo import enrol_demo_lists
 from cluster.pipeline import start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import SAMPLE_CONFIG
@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="safecity-bench-"))
     videos = [camera.video for camera in build_demo_city(work / "media")]
     store = ModelStore(config.models.cache_dir, config.models.overrides(), show_progress=False)
-    enrol_demo_lists(work / "data", build_face_analyzer(store, "cpu", config.face_settings()), "bench")
+    faces = build_face_analyzer(store, "cpu", config.face_settings())
+    enrol_demo_lists(work / "data", faces, "bench", config.faces.enrolment_policy())
     single = single_process(config, videos, args.cameras, args.seconds)
     live = pipeline_run(config, videos, args.cameras, args.seconds, work)
     print(

@@ -28,7 +28,7 @@ from actors.camera.stats import CameraStats
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
-from cluster.live_demo import enrol_demo_lists
+from cluster.demo_lists import enrol_demo_lists
 from cluster.pipeline import RunningPipeline, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import SAMPLE_CONFIG
@@ -143,7 +143,8 @@ def run(args: argparse.Namespace) -> ScaleResult:
     base = load_config(args.config)
     work = Path(tempfile.mkdtemp(prefix="safecity-scale-"))
     store = ModelStore(base.models.cache_dir, base.models.overrides(), show_progress=False)
-    enrol_demo_lists(work / "data", build_face_analyzer(store, "cpu", base.face_settings()), "bench")
+    faces = build_face_analyzer(store, "cpu", base.face_settings())
+    enrol_demo_lists(work / "data", faces, "bench", base.faces.enrolment_policy())
     port = _free_port()
     fleet = subprocess.Popen(
         [

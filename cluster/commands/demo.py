@@ -6,9 +6,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from actors.watchlist import PhotoUpload
 from cluster.analyze import Analyzer, describe
 from cluster.config import load_config
+from cluster.demo_lists import enrol_demo_lists
 from cluster.runtime import Runtime
 from cluster.samples import DEMO_PLATES, DEMO_SUBJECTS, PLATE_SCENE, SAMPLE_CONFIG, UNLISTED_FACES
 
@@ -36,20 +36,10 @@ def images_demo(args: argparse.Namespace, runtime: Runtime) -> int:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="safecity-demo-"))
     runtime = Runtime(config=config.model_copy(update={"data_dir": data_dir}), actor=runtime.actor)
     print(f"demo data directory: {data_dir}")
+    enrol_demo_lists(data_dir, runtime.faces, runtime.actor, runtime.enrolment_policy(), DEMO_PLATES)
     for subject in DEMO_SUBJECTS:
-        photo = PhotoUpload(subject.enrol_photo.name, subject.enrol_photo.read_bytes())
-        runtime.watchlist.enrol(
-            subject.subject_id,
-            subject.label,
-            [photo],
-            analyzer=runtime.faces,
-            actor=runtime.actor,
-            category="demo",
-            policy=runtime.enrolment_policy(),
-        )
         print(f"watchlist: enrolled {subject.subject_id} from {subject.enrol_photo.name}")
     for plate, reason in DEMO_PLATES.items():
-        runtime.hotlist.add(plate, reason, runtime.actor)
         print(f"hotlist:   added {plate} ({reason})")
     analyzer = Analyzer(runtime.faces, runtime.plates, runtime.watchlist_matcher(), runtime.hotlist_matcher())
     probes = [s.probe_photo for s in DEMO_SUBJECTS] + list(UNLISTED_FACES) + [PLATE_SCENE]

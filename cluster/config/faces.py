@@ -63,3 +63,11 @@ class FacesConfig(Section):
             detector_int8=detector_int8,
             policy=self.policy(),
         )
+
+    def enrolment_policy(self) -> EnrolmentPolicy:
+        """The quality an enrolment photo must reach (CLI, API and demo enrol through this)."""
+        return EnrolmentPolicy(
+            min_face_px=self.enrol_min_face_px,
+            min_sharpness=self.enrol_min_sharpness,
+            min_quality=self.enrol_min_quality,
+        )
