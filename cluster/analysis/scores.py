@@ -24,7 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from actors.storage import read_table
 from cluster.analysis.errors import AnalysisDataError
+from serve.errors import StoreError
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -101,13 +103,10 @@ def read_score_set(path: Path) -> ScoreSet:
             "or cluster.analysis.probes.score_photos on your own photos"
         )
     try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise AnalysisDataError(f"{path} is not a readable Parquet file: {exc}") from exc
-    missing = [name for name in SCORE_SET_SCHEMA.names if name not in table.schema.names]
-    if missing:
-        raise AnalysisDataError(f"{path} lacks the score set columns {missing}")
-    scores = ScoreSet(tuple(Comparison(**row) for row in table.select(SCORE_SET_SCHEMA.names).to_pylist()))
+        table = read_table(path, SCORE_SET_SCHEMA)
+    except StoreError as exc:  # unreadable, or without the score set's columns
+        raise AnalysisDataError(str(exc)) from exc
+    scores = ScoreSet(tuple(Comparison(**row) for row in table.to_pylist()))
     if len(scores.mated_pairs) == 0 or len(scores.nonmated_searches()) == 0:
         raise AnalysisDataError(
             f"{path} needs both mated probes (enrolled people) and non-mated probes (people not "
