@@ -1,0 +1,93 @@
+"""The control-room console in a real headless browser (Debian's chromium and chromedriver)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from cluster.api.roles import Role
+from tests.api_support import Api, face_alert, live_server, log_alerts, make_services, role_keys, wait_for
+from tests.conftest import FACES
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        raise RuntimeError("chromium and chromedriver are needed: bash scripts/install-test-services.sh")
+    options = Options()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    browser = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    services = make_services(tmp_path, stream_poll_s=0.2)
+    keys = role_keys(services)
+    photos = tmp_path / "watchlist-photos"
+    photos.mkdir()
+    shutil.copy(FACES / "person_a_1.jpg", photos / "p1.jpg")
+    with live_server(services) as url:
+        yield Api(url, services, keys)
+
+
+def text(browser: WebDriver, selector: str) -> str:
+    return str(browser.find_element(By.CSS_SELECTOR, selector).text)
+
+
+def test_an_operator_signs_in_sees_an_alert_arrive_and_rejects_it(api: Api, browser: WebDriver) -> None:
+    browser.get(f"{api.url}/")
+    browser.find_element(By.ID, "key").send_keys(api.keys[Role.OPERATOR])
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    wait_for(lambda: text(browser, "#who") == "operator-1 (operator)", what="sign-in")
+    wait_for(lambda: text(browser, "#stream-state") == "(live)", what="the live stream")
+
+    alert = face_alert(evidence_jpeg=(FACES / "person_a_2.jpg").read_bytes())
+    log_alerts(api.services.runtime.data_dir, alert)  # as the dispatcher logs a camera's alert
+    row = f"#alert-{alert.alert_id}"
+    wait_for(lambda: bool(browser.find_elements(By.CSS_SELECTOR, row)), what="the alert in the queue")
+    assert "Subject A (subject-a)" in text(browser, row) and "0.612 / 0.50" in text(browser, row)
+
+    browser.find_element(By.CSS_SELECTOR, row).click()
+    wait_for(
+        lambda: text(browser, "#detail-title") == "Face: Subject A (subject-a)", what="the alert's detail"
+    )
+    # The camera crop beside the enrolment photo, both decoded by the browser.
+    for image in ("#detail-crop", "#detail-photo"):
+        element = browser.find_element(By.CSS_SELECTOR, image)
+        wait_for(lambda e=element: int(e.get_property("naturalWidth") or 0) > 0, what=f"{image} to load")
+    assert "Gate 1 (fr-gate-1)" in text(browser, "#detail-facts")
+
+    browser.find_element(By.ID, "review-officer").send_keys("PC 4471")
+    browser.find_element(By.ID, "review-reason").send_keys("different person on closer look")
+    browser.find_element(By.ID, "reject").click()
+    wait_for(lambda: api.services.reviews.get(alert.alert_id) is not None, what="the review to be stored")
+    review = api.services.reviews.get(alert.alert_id)
+    assert review is not None
+    assert (review.decision, review.reason, review.officer, review.reviewed_by) == (
+        "rejected",
+        "different person on closer look",
+        "PC 4471",
+        "operator-1 (operator)",
+    )
+    wait_for(lambda: "rejected" in text(browser, "#review-done"), what="the review shown")
+    assert "rejected" in str(browser.find_element(By.CSS_SELECTOR, row).get_attribute("class"))
+    actions = api.audit_actions()
+    assert "alert.view" in actions and actions[-1] == "alert.view"  # the detail reloaded after review
+    assert "alert.review" in actions
