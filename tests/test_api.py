@@ -356,6 +356,8 @@ def test_the_audit_log_is_read_newest_first_with_its_chain_verified(api: Api) ->
 def test_the_console_is_served_and_loads_nothing_from_outside(api: Api) -> None:
     page = httpx.get(f"{api.url}/")
     assert page.status_code == 200 and "<title>SafeCity console</title>" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "content-security-policy" not in httpx.get(f"{api.url}/docs").headers  # Swagger UI's own page
     for name in ("", "console.js", "console.css"):
         text = httpx.get(f"{api.url}/{name}").text
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, name

@@ -98,6 +98,11 @@ class AlertReader:
         alerts.sort(key=lambda alert: (alert.captured_at, alert.alert_id), reverse=True)
         return alerts[offset : offset + limit], len(alerts)
 
+    def require(self, alert_id: str) -> None:
+        """:class:`NotFoundError` unless ``alert_id`` is in the alert log."""
+        if self._log.read(["alert_id"], ds.field("alert_id") == alert_id).num_rows == 0:
+            raise NotFoundError(f"alert {alert_id!r} is not in the alert log")
+
     def get(self, alert_id: str) -> AlertDetail:
         """One alert with its evidence crop and enrolment photo, or :class:`NotFoundError`."""
         rows = _unique(self._log.read(where=ds.field("alert_id") == alert_id).to_pylist())

@@ -17,6 +17,7 @@ from actors.reviews import AlreadyReviewedError
 from actors.watchlist import WatchlistInputError
 from cluster import __version__
 from cluster.api.keys import KeyInputError
+from cluster.api.headers import SecurityHeaders
 from cluster.api.limits import BodyLimit
 from cluster.api.routes import alerts, audit, hotlist, keys, watchlist
 from cluster.api.routes.watchlist import PhotoTypeError
@@ -91,6 +92,7 @@ def build_app(services: ApiServices) -> FastAPI:
     )
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=int(services.config.api.max_upload_mb * 1_000_000))
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(SafeCityError, _refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
