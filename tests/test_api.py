@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -230,6 +231,8 @@ def test_alerts_are_listed_newest_first_filtered_and_paged(api: Api) -> None:
         bad = client.get("/alerts", params={"kind": "bicycle"})
         assert bad.status_code == 422 and bad.json()["field"] == "kind"
         assert client.get("/alerts", params={"limit": 0}).json()["field"] == "limit"
+        naive = client.get("/alerts", params={"since": "2026-01-01T00:00:00"})
+        assert naive.status_code == 422 and naive.json()["field"] == "since"
 
 
 def test_an_alert_shows_its_evidence_and_enrolment_photo_and_each_view_is_audited(api: Api) -> None:
@@ -324,7 +327,12 @@ def test_new_alerts_arrive_on_the_stream(tmp_path: Path) -> None:
             assert next(lines) == ": connected"
             fresh = plate_alert()
             log_alerts(tmp_path, fresh)
-            data = next(line for line in lines if line.startswith("data: "))
+            deadline = time.monotonic() + 20
+            for line in lines:
+                assert time.monotonic() < deadline, "no event within 20 s"
+                if line.startswith("data: "):
+                    data = line
+                    break
     event = json.loads(data.removeprefix("data: "))
     assert (event["alert_id"], event["plate_text"], event["status"]) == (
         fresh.alert_id,

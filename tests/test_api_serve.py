@@ -48,7 +48,8 @@ def test_safecity_serve_runs_the_api_on_serve_until_sigterm(tmp_path: Path) -> N
     process = subprocess.Popen(
         [sys.executable, "-m", "cluster.cli", "serve", "--config", str(config)],
         cwd=REPO_ROOT,
-        env={**os.environ, "RAY_ADDRESS": ""},
+        # A fresh local cluster, never one that happens to run on this machine already.
+        env={**os.environ, "RAY_ADDRESS": "local"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -6,7 +6,6 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,8 +15,8 @@ from actors.hotlist import HotlistEntryError
 from actors.reviews import AlreadyReviewedError
 from actors.watchlist import WatchlistInputError
 from cluster import __version__
-from cluster.api.keys import KeyInputError
 from cluster.api.headers import SecurityHeaders
+from cluster.api.keys import KeyInputError
 from cluster.api.limits import BodyLimit
 from cluster.api.routes import alerts, audit, hotlist, keys, watchlist
 from cluster.api.routes.watchlist import PhotoTypeError
@@ -52,13 +51,20 @@ def _error(
 async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     """422 naming the first field at fault (``body.label: ...``), with every error listed."""
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    loc = [str(part) for part in first.get("loc", ())]
+    errors = [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            # A store's own check raised ValueError: its message is the CLI's, without pydantic's prefix.
+            "msg": str(error.get("msg", "invalid")).removeprefix("Value error, "),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    loc = first["loc"]
     field = loc[-1] if len(loc) > 1 else None
-    detail = f"{'.'.join(loc)}: {first.get('msg', 'invalid')}" if loc else str(first.get("msg"))
-    body = ErrorReply(detail=detail, field=field).model_dump()
-    body["errors"] = jsonable_encoder(errors, exclude={"ctx", "input", "url"})
+    detail = f"{'.'.join(loc)}: {first['msg']}" if loc else str(first["msg"])
+    body = {**ErrorReply(detail=detail, field=field).model_dump(), "errors": errors}
     return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 

@@ -24,7 +24,8 @@ def serve_api(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
         url = deploy_api(runtime.config)
         print(f"safecity: API at {url}/api/v1 (docs at {url}/docs); Ctrl-C or SIGTERM stops", flush=True)
-        stop.wait()
+        while not stop.wait(1.0):  # a timed wait, so the signal handler runs promptly
+            pass
         serve.delete(API_APP_NAME)
     finally:
         ray.shutdown()

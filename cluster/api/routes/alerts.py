@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi import status as http
 from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
 from cluster.api.alerts import AlertFilter
 from cluster.api.schemas import AlertDetail, AlertPage, AlertStatus, ReviewCreate, ReviewInfo
@@ -26,8 +26,8 @@ def list_alerts(
     camera: str | None = None,
     kind: Annotated[str | None, Query(pattern="^(face|plate)$")] = None,
     status: AlertStatus | None = None,
-    since: Annotated[datetime | None, Query(description="Captured at or after (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Captured before (ISO 8601).")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Captured at or after (ISO 8601).")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Captured before (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AlertPage:
