@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,3 +123,47 @@ def test_an_enrolment_without_photos_is_refused(api: Api) -> None:
             "/watchlist/subjects", data={"id": "subject-a", "label": "A"}, files={"x": ("", b"")}
         )
     assert answer.status_code == 422 and answer.json()["field"] == "photos"
+
+
+def test_a_face_search_ranks_subjects_audits_its_purpose_and_keeps_no_photo(api: Api) -> None:
+    with api.client(Role.SUPERVISOR) as client:
+        for subject_id, path in (("subject-a", "person_a_1.jpg"), ("subject-b", "person_b_1.jpg")):
+            made = client.post(
+                "/watchlist/subjects",
+                data={"id": subject_id, "label": subject_id},
+                files=[photo(FACES / path)],
+            )
+            assert made.status_code == 201, made.text
+        photos_before = sorted(p.name for p in api.services.watchlist.photo_dir.iterdir())
+        probe = FACES / "person_a_2.jpg"
+        found = client.post(
+            "/search/faces",
+            data={"purpose": "case 2026/114", "k": "2"},
+            files={"photo": (probe.name, probe.read_bytes(), "image/jpeg")},
+        )
+        assert found.status_code == 200, found.text
+        first, second = found.json()["candidates"]
+        assert (first["subject_id"], first["reaches_threshold"]) == ("subject-a", True)
+        assert second["subject_id"] == "subject-b" and second["similarity"] < first["similarity"]
+        blank = client.post(
+            "/search/faces",
+            data={"purpose": " "},
+            files={"photo": (probe.name, probe.read_bytes(), "image/jpeg")},
+        )
+        assert blank.status_code == 422 and blank.json()["field"] == "purpose"
+        missing = client.post(
+            "/search/faces", files={"photo": (probe.name, probe.read_bytes(), "image/jpeg")}
+        )
+        assert missing.status_code == 422 and missing.json()["field"] == "purpose"
+    with api.client(Role.OPERATOR) as client:
+        refused = client.post(
+            "/search/faces",
+            data={"purpose": "x"},
+            files={"photo": (probe.name, probe.read_bytes(), "image/jpeg")},
+        )
+        assert refused.status_code == 403
+    assert sorted(p.name for p in api.services.watchlist.photo_dir.iterdir()) == photos_before
+    [search] = [e for e in api.services.audit.entries() if e.action == "search.faces"]
+    assert search.actor == "supervisor-1 (supervisor)" and search.details["purpose"] == "case 2026/114"
+    assert search.target == hashlib.sha256(probe.read_bytes()).hexdigest()
+    assert [c["subject_id"] for c in search.details["candidates"]] == ["subject-a", "subject-b"]

@@ -18,7 +18,7 @@ from cluster import __version__
 from cluster.api.headers import SecurityHeaders
 from cluster.api.keys import KeyInputError
 from cluster.api.limits import BodyLimit
-from cluster.api.routes import alerts, audit, hotlist, keys, watchlist
+from cluster.api.routes import alerts, audit, hotlist, keys, search, watchlist
 from cluster.api.routes.watchlist import PhotoTypeError
 from cluster.api.schemas import Caller, ErrorReply, Health
 from cluster.api.security import AnyRole
@@ -104,7 +104,7 @@ def build_app(services: ApiServices) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (keys, watchlist, hotlist, alerts, audit):
+    for module in (keys, watchlist, hotlist, alerts, search, audit):
         api.include_router(module.router)
 
     @api.get("/me", tags=["keys"])

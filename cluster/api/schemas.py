@@ -250,3 +250,22 @@ class Caller(Reply):
 
     name: str
     role: Role
+
+
+class SearchCandidate(Reply):
+    """A watchlist subject ranked by similarity to the searched face."""
+
+    subject_id: str
+    label: str
+    category: str
+    similarity: float
+    threshold: float
+    reaches_threshold: bool = Field(description="Whether live matching would alert on this subject.")
+    photo_id: str = Field(description="The subject's enrolment photo most similar to the face.")
+
+
+class SearchReply(Reply):
+    """The candidates of a face search: leads for a person to verify, never an identification."""
+
+    purpose: str
+    candidates: list[SearchCandidate]

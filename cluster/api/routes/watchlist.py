@@ -38,7 +38,7 @@ def _info(subject: Subject) -> SubjectInfo:
     )
 
 
-def _photo(index: int, upload: UploadFile, face: int | None) -> PhotoUpload:
+def read_photo(index: int, upload: UploadFile, face: int | None) -> PhotoUpload:
     """An uploaded photo for the store; named by its base name (for messages and its file suffix)."""
     name = PurePath(upload.filename or "").name or f"photo-{index + 1}"
     if upload.content_type not in PHOTO_TYPES:
@@ -73,7 +73,7 @@ def enrol_subject(
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
         ) from None
-    uploads = [_photo(index, upload, fields.face) for index, upload in enumerate(photos)]
+    uploads = [read_photo(index, upload, fields.face) for index, upload in enumerate(photos)]
     with services.enrol_lock:
         subject = services.watchlist.enrol(
             fields.id,
