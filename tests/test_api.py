@@ -78,7 +78,8 @@ def test_no_key_or_an_unknown_key_is_401_and_audited(tmp_path: Path, path: str) 
     services = make_services(tmp_path, auth_max_failures=100)
     with live_server(services) as url:
         api = Api(url, services, role_keys(services))
-        for client in (api.client(), api.client(token="sck_not-a-key"), api.client(token="")):
+        basic = httpx.Client(base_url=f"{url}/api/v1", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        for client in (api.client(), api.client(token="sck_not-a-key"), basic):
             with client:
                 answer = client.get(path)
             assert answer.status_code == 401, answer.text

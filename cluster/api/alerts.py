@@ -133,11 +133,17 @@ class AlertReader:
         return {str(alert_id) for alert_id in table.column("alert_id").to_pylist()}
 
     def new_alerts(self, seen: set[str], days: int = 1) -> list[AlertSummary]:
-        """Recent alerts whose ids are not in ``seen``, oldest capture first."""
-        since = self._first_day(days)
-        rows = self._log.read(SUMMARY_COLUMNS, ds.field("date") >= since.isoformat()).to_pylist()
-        fresh = [row for row in rows if row["alert_id"] not in seen]
-        alerts = self._summaries(fresh)
+        """Recent alerts whose ids are not in ``seen``, oldest capture first.
+
+        Reads only the id column until there is something new: the stream polls this every second.
+        """
+        recent = ds.field("date") >= self._first_day(days).isoformat()
+        ids = self._log.read(["alert_id"], recent).column("alert_id").to_pylist()
+        fresh = sorted({str(alert_id) for alert_id in ids} - seen)
+        if not fresh:
+            return []
+        rows = self._log.read(SUMMARY_COLUMNS, recent & ds.field("alert_id").isin(fresh)).to_pylist()
+        alerts = self._summaries(rows)
         alerts.sort(key=lambda alert: (alert.captured_at, alert.alert_id))
         return alerts
 
