@@ -117,6 +117,7 @@ class ReviewLog:
 
 
 def _table(reviews: Iterable[Review]) -> pa.Table:
+    ordered = sorted(reviews, key=lambda r: r.reviewed_at)
     rows = [
         {
             "alert_id": r.alert_id,
@@ -126,6 +127,6 @@ def _table(reviews: Iterable[Review]) -> pa.Table:
             "reviewed_by": r.reviewed_by,
             "reviewed_at": r.reviewed_at,
         }
-        for r in reviews
+        for r in ordered
     ]
-    return pa.Table.from_pylist(sorted(rows, key=lambda row: row["reviewed_at"]), schema=REVIEW_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=REVIEW_SCHEMA)

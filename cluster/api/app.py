@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -41,10 +42,12 @@ _STATUS_OF: list[tuple[type[SafeCityError], int, str | None]] = [
 
 
 def _error(
-    code: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+    code: int, detail: str, field: str | None = None, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(
-        ErrorReply(detail=detail, field=field).model_dump(), status_code=code, headers=headers
+        ErrorReply(detail=detail, field=field).model_dump(),
+        status_code=code,
+        headers=dict(headers) if headers is not None else None,
     )
 
 
