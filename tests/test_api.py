@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -370,3 +371,22 @@ def test_the_console_is_served_and_loads_nothing_from_outside(api: Api) -> None:
     for name in ("", "console.js", "console.css"):
         text = httpx.get(f"{api.url}/{name}").text
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, name
+
+
+def test_two_supervisors_changing_the_hotlist_at_once_lose_no_change(api: Api) -> None:
+    second = api.services.keys.create("supervisor-2", Role.SUPERVISOR, "test-setup")[1]
+
+    def add_plates(token: str, prefix: str) -> list[int]:
+        with api.client(token=token) as client:
+            return [
+                client.post("/hotlist", json={"plate": f"{prefix}{n:03d}", "reason": "demo"}).status_code
+                for n in range(12)
+            ]
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(add_plates, [api.keys[Role.SUPERVISOR], second], ["ABC", "XYZ"]))
+    assert results == [[201] * 12] * 2
+    plates = [entry.plate for entry in api.services.hotlist.list()]
+    assert plates == [f"ABC{n:03d}" for n in range(12)] + [f"XYZ{n:03d}" for n in range(12)]
+    assert api.audit_actions().count("hotlist.add") == 24
+    api.services.audit.verify()
