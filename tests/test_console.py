@@ -14,6 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from cluster.api.roles import Role
+from serve.face_analyzer import FaceAnalyzer
 from tests.api_support import Api, face_alert, live_server, log_alerts, make_services, role_keys, wait_for
 from tests.conftest import FACES
 
@@ -91,3 +92,43 @@ def test_an_operator_signs_in_sees_an_alert_arrive_and_rejects_it(api: Api, brow
     actions = api.audit_actions()
     assert "alert.view" in actions and actions[-1] == "alert.view"  # the detail reloaded after review
     assert "alert.review" in actions
+
+
+@pytest.mark.models
+def test_a_supervisor_enrols_a_subject_and_hotlists_a_plate(
+    tmp_path: Path, browser: WebDriver, face_analyzer: FaceAnalyzer
+) -> None:
+    services = make_services(tmp_path, faces=lambda: face_analyzer)
+    keys = role_keys(services)
+    with live_server(services) as url:
+        browser.get(f"{url}/")
+        browser.find_element(By.ID, "key").send_keys(keys[Role.SUPERVISOR])
+        browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+        wait_for(lambda: text(browser, "#who") == "supervisor-1 (supervisor)", what="sign-in")
+
+        browser.find_element(By.CSS_SELECTOR, "#nav button[data-page=watchlist]").click()
+        form = browser.find_element(By.ID, "enrol-form")
+        form.find_element(By.NAME, "id").send_keys("subject-a")
+        form.find_element(By.NAME, "label").send_keys("Subject A")
+        form.find_element(By.NAME, "photos").send_keys(str(FACES / "person_a_1.jpg"))
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_for(
+            lambda: "subject-a" in text(browser, "#subjects tbody"), timeout_s=30, what="the subject listed"
+        )
+        [subject] = services.watchlist.list()
+        assert (subject.subject_id, subject.label, subject.added_by) == (
+            "subject-a",
+            "Subject A",
+            "supervisor-1 (supervisor)",
+        )
+
+        browser.find_element(By.CSS_SELECTOR, "#nav button[data-page=hotlist]").click()
+        form = browser.find_element(By.ID, "plate-form")
+        form.find_element(By.NAME, "plate").send_keys("MLB-803")
+        form.find_element(By.NAME, "reason").send_keys("demo: reported stolen")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_for(lambda: "MLB803" in text(browser, "#plates tbody"), what="the plate listed")
+        [entry] = services.hotlist.list()
+        assert (entry.plate, entry.reason, entry.expires_at) == ("MLB803", "demo: reported stolen", None)
+        # A supervisor's console has no audit page; an auditor's key is needed for that.
+        assert not browser.find_element(By.CSS_SELECTOR, "#nav button[data-page=audit]").is_displayed()
