@@ -18,9 +18,11 @@ import uvicorn
 
 from actors.dispatch.alert_log import AlertLog
 from cluster.api.app import build_app
+from cluster.api.cameras import StatsSource
 from cluster.api.roles import Role
 from cluster.api.services import ApiServices
 from cluster.config import SafeCityConfig
+from cluster.config.cameras import CameraConfig
 from serve.alerts import Alert, CameraRef, PlateRef, SubjectRef
 from serve.face_analyzer import FaceAnalyzer
 
@@ -73,15 +75,23 @@ class Api:
         return [entry.action for entry in self.services.audit.entries()]
 
 
-def make_services(data_dir: Path, faces: Callable[[], FaceAnalyzer] | None = None, **api: Any) -> ApiServices:
+def make_services(
+    data_dir: Path,
+    faces: Callable[[], FaceAnalyzer] | None = None,
+    cameras: list[CameraConfig] | None = None,
+    camera_stats: StatsSource | None = None,
+    **api: Any,
+) -> ApiServices:
     """Services over a fresh data directory; ``api`` overrides fields of the ``api`` config section."""
     base = SafeCityConfig()
-    config = base.model_copy(update={"data_dir": data_dir, "api": base.api.model_copy(update=api)})
+    config = base.model_copy(
+        update={"data_dir": data_dir, "api": base.api.model_copy(update=api), "cameras": cameras or []}
+    )
 
     def no_models() -> FaceAnalyzer:
         raise AssertionError("this test does not enrol: the face models must not be loaded")
 
-    return ApiServices.build(config, faces=faces or no_models)
+    return ApiServices.build(config, faces=faces or no_models, camera_stats=camera_stats)
 
 
 def role_keys(services: ApiServices) -> dict[Role, str]:

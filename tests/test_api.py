@@ -13,8 +13,10 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from actors.camera.stats import CameraStats, ShedCounts
 from cluster.api.roles import Role
 from cluster.api.throttle import FailureThrottle
+from cluster.config.cameras import CameraConfig
 from tests.api_support import (
     Api,
     face_alert,
@@ -42,6 +44,7 @@ ALLOWED = {
     "/watchlist/subjects": {Role.SUPERVISOR},
     "/hotlist": {Role.SUPERVISOR},
     "/alerts": {Role.OPERATOR, Role.SUPERVISOR},
+    "/cameras": {Role.OPERATOR, Role.SUPERVISOR},
     "/audit": {Role.AUDITOR},
     "/me": set(Role),
 }
@@ -390,3 +393,47 @@ def test_two_supervisors_changing_the_hotlist_at_once_lose_no_change(api: Api) -
     assert plates == [f"ABC{n:03d}" for n in range(12)] + [f"XYZ{n:03d}" for n in range(12)]
     assert api.audit_actions().count("hotlist.add") == 24
     api.services.audit.verify()
+
+
+def test_cameras_are_listed_with_live_counters_and_no_password(tmp_path: Path) -> None:
+    cameras = [
+        CameraConfig(
+            id="gate", name="Gate", url="rtsp://viewer:s3cret@10.0.0.5/stream1", kind="fr", zone="south"
+        ),
+        CameraConfig(id="road", name="Road", url="road.mp4", kind="anpr", enabled=False),
+    ]
+    gate = CameraStats(
+        camera_id="gate",
+        state="streaming",
+        frames_read=120,
+        frames_analysed=40,
+        frames_dropped=2,
+        shed=ShedCounts(detect=1, embed=2),
+        reconnects=1,
+        last_frame_age_s=0.2,
+        stream_error=None,
+        analysis_errors=0,
+        last_analysis_error=None,
+        faces_offered=3,
+        faces_embedded=3,
+        plates_offered=0,
+        plates_read=0,
+        matcher_retries=0,
+    )
+    services = make_services(tmp_path, cameras=cameras, camera_stats=lambda: [gate])
+    keys = role_keys(services)
+    with live_server(services) as url, Api(url, services, keys).client(Role.OPERATOR) as client:
+        listed = client.get("/cameras").json()
+    assert [c["id"] for c in listed] == ["gate", "road"]
+    assert listed[0]["url"] == "rtsp://viewer:***@10.0.0.5/stream1" and "s3cret" not in json.dumps(listed)
+    assert listed[0]["live"] == {
+        "state": "streaming",
+        "frames_read": 120,
+        "frames_analysed": 40,
+        "frames_dropped": 2,
+        "frames_shed": 3,
+        "reconnects": 1,
+        "last_frame_age_s": 0.2,
+        "stream_error": None,
+    }
+    assert listed[1]["live"] is None and listed[1]["enabled"] is False

@@ -23,15 +23,22 @@ pytestmark = [pytest.mark.ray, pytest.mark.models, pytest.mark.slow]
 
 
 @pytest.fixture
-def api(tmp_path: Path, face_analyzer: FaceAnalyzer) -> Iterator[Api]:
-    services = make_services(tmp_path / "data", faces=lambda: face_analyzer)
+def gate(tmp_path: Path) -> CameraConfig:
+    """The demo gate camera: subject A walks past, filmed from another photo than the enrolled one."""
+    video = {c.camera_id: c for c in build_demo_city(tmp_path / "media")}["fr-gate-1"].video
+    return CameraConfig(id="gate", name="Gate", url=str(video), kind="fr", analysis_fps=3)
+
+
+@pytest.fixture
+def api(tmp_path: Path, face_analyzer: FaceAnalyzer, gate: CameraConfig) -> Iterator[Api]:
+    services = make_services(tmp_path / "data", faces=lambda: face_analyzer, cameras=[gate])
     keys = role_keys(services)
     with live_server(services) as url:
         yield Api(url, services, keys)
 
 
 def test_a_subject_enrolled_through_the_api_is_alerted_by_a_camera_and_reviewed(
-    api: Api, tmp_path: Path
+    api: Api, gate: CameraConfig
 ) -> None:
     enrolled = FACES / "person_a_1.jpg"
     with api.client(Role.SUPERVISOR) as client:
@@ -41,12 +48,8 @@ def test_a_subject_enrolled_through_the_api_is_alerted_by_a_camera_and_reviewed(
             files=[("photos", (enrolled.name, enrolled.read_bytes(), "image/jpeg"))],
         )
         assert made.status_code == 201, made.text
-    gate = {c.camera_id: c for c in build_demo_city(tmp_path / "media")}["fr-gate-1"]  # another photo of A
     config = load_config(SAMPLE_CONFIG).model_copy(
-        update={
-            "data_dir": api.services.runtime.data_dir,
-            "cameras": [CameraConfig(id="gate", name="Gate", url=str(gate.video), kind="fr", analysis_fps=3)],
-        }
+        update={"data_dir": api.services.runtime.data_dir, "cameras": [gate]}
     )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
@@ -68,6 +71,8 @@ def test_a_subject_enrolled_through_the_api_is_alerted_by_a_camera_and_reviewed(
             detail = client.get(f"/alerts/{alert['alert_id']}").json()
             assert base64.b64decode(detail["enrolment_photo_base64"]) == enrolled.read_bytes()
             assert detail["similarity"] >= detail["threshold"]
+            [camera] = client.get("/cameras").json()  # counters from the running camera shard
+            assert camera["id"] == "gate" and camera["live"]["frames_analysed"] > 0
             review = {"decision": "confirmed", "reason": "verified at the gate", "officer": "PC 1"}
             assert client.post(f"/alerts/{alert['alert_id']}/review", json=review).status_code == 201
             assert client.get(f"/alerts/{alert['alert_id']}").json()["status"] == "confirmed"

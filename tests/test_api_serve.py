@@ -60,6 +60,9 @@ def test_safecity_serve_runs_the_api_on_serve_until_sigterm(tmp_path: Path) -> N
         auth = {"Authorization": f"Bearer {token}"}
         assert httpx.get(f"{base}/me", headers=auth).json() == {"name": "desk-1", "role": "operator"}
         assert httpx.get(f"{base}/me", headers={"Authorization": "Bearer sck_wrong"}).status_code == 401
+        # The replica sees the caller's address through Serve's proxy (the sign-in throttle keys on it).
+        [refusal] = [e for e in AuditLog(data_dir / "audit.jsonl").entries() if e.action == "api.refused"]
+        assert refusal.details["address"] == "127.0.0.1"
         [listed] = httpx.get(f"{base}/alerts", headers=auth).json()["items"]
         assert listed["alert_id"] == alert.alert_id
         review = {"decision": "confirmed", "reason": "seen at the gate", "officer": "PC 1"}

@@ -19,7 +19,7 @@ from cluster import __version__
 from cluster.api.headers import SecurityHeaders
 from cluster.api.keys import KeyInputError
 from cluster.api.limits import BodyLimit
-from cluster.api.routes import alerts, audit, hotlist, keys, search, watchlist
+from cluster.api.routes import alerts, audit, cameras, hotlist, keys, search, watchlist
 from cluster.api.routes.watchlist import PhotoTypeError
 from cluster.api.schemas import Caller, ErrorReply, Health
 from cluster.api.security import AnyRole
@@ -107,7 +107,7 @@ def build_app(services: ApiServices) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (keys, watchlist, hotlist, alerts, search, audit):
+    for module in (keys, watchlist, hotlist, cameras, alerts, search, audit):
         api.include_router(module.router)
 
     @api.get("/me", tags=["keys"])

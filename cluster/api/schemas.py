@@ -269,3 +269,29 @@ class SearchReply(Reply):
 
     purpose: str
     candidates: list[SearchCandidate]
+
+
+class CameraCounters(Reply):
+    """A camera's counters since its shard started."""
+
+    state: str = Field(description="connecting, streaming, backoff, ended or stopped.")
+    frames_read: int
+    frames_analysed: int
+    frames_dropped: int
+    frames_shed: int
+    reconnects: int
+    last_frame_age_s: float | None
+    stream_error: str | None
+
+
+class CameraInfo(Reply):
+    """A configured camera and, while the pipeline runs, its live counters."""
+
+    id: str
+    name: str
+    kind: str
+    zone: str
+    url: str = Field(description="The stream's url, any password replaced by ***.")
+    enabled: bool
+    analysis_fps: float
+    live: CameraCounters | None = Field(description="Null when no pipeline is running this camera.")

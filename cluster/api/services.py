@@ -12,6 +12,7 @@ from fastapi import Request
 from actors.dispatch.alert_log import AlertLog
 from actors.reviews import ReviewLog
 from cluster.api.alerts import AlertReader
+from cluster.api.cameras import StatsSource, ray_camera_stats
 from cluster.api.keys import KeyStore
 from cluster.api.throttle import FailureThrottle
 from cluster.config import SafeCityConfig
@@ -39,12 +40,22 @@ class ApiServices:
     alerts: AlertReader
     throttle: FailureThrottle
     faces: Callable[[], FaceAnalyzer]
+    camera_stats: StatsSource
     # Enrolments one at a time: they are rare, run the face models, and rewrite the same file.
     enrol_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def build(cls, config: SafeCityConfig, faces: Callable[[], FaceAnalyzer] | None = None) -> ApiServices:
-        """Services over ``config``'s data directory; ``faces`` defaults to the config's face models."""
+    def build(
+        cls,
+        config: SafeCityConfig,
+        faces: Callable[[], FaceAnalyzer] | None = None,
+        camera_stats: StatsSource | None = None,
+    ) -> ApiServices:
+        """Services over ``config``'s data directory.
+
+        ``faces`` defaults to the config's face models, ``camera_stats`` to the counters of the camera
+        shards running in the config's Ray namespace.
+        """
         runtime = Runtime(config=config, actor="api", show_progress=False)
         data_dir = runtime.data_dir
         reviews = ReviewLog(data_dir, runtime.audit)
@@ -56,6 +67,7 @@ class ApiServices:
             alerts=AlertReader(AlertLog(data_dir / "alerts"), reviews, runtime.watchlist.photo_dir),
             throttle=FailureThrottle(api.auth_max_failures, api.auth_failure_window_s),
             faces=faces if faces is not None else (lambda: runtime.faces),
+            camera_stats=camera_stats or ray_camera_stats(config.placement.namespace),
         )
 
     @property
