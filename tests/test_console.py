@@ -13,7 +13,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from actors.camera.stats import CameraStats, ShedCounts
 from cluster.api.roles import Role
+from cluster.config.cameras import CameraConfig
 from serve.face_analyzer import FaceAnalyzer
 from tests.api_support import Api, face_alert, live_server, log_alerts, make_services, role_keys, wait_for
 from tests.conftest import FACES
@@ -132,3 +134,57 @@ def test_a_supervisor_enrols_a_subject_and_hotlists_a_plate(
         assert (entry.plate, entry.reason, entry.expires_at) == ("MLB803", "demo: reported stolen", None)
         # A supervisor's console has no audit page; an auditor's key is needed for that.
         assert not browser.find_element(By.CSS_SELECTOR, "#nav button[data-page=audit]").is_displayed()
+
+
+def test_an_operator_sees_the_cameras_with_their_state_and_counters(
+    tmp_path: Path, browser: WebDriver
+) -> None:
+    cameras = [
+        CameraConfig(id="gate", name="Gate 1", url="gate.mp4", kind="fr", zone="south"),
+        CameraConfig(id="road", name="Road 1", url="road.mp4", kind="anpr"),
+    ]
+    counters = CameraStats(
+        camera_id="gate",
+        state="backoff",
+        frames_read=120,
+        frames_analysed=40,
+        frames_dropped=2,
+        shed=ShedCounts(),
+        reconnects=3,
+        last_frame_age_s=12.5,
+        stream_error="connection refused",
+        analysis_errors=0,
+        last_analysis_error=None,
+        faces_offered=0,
+        faces_embedded=0,
+        plates_offered=0,
+        plates_read=0,
+        matcher_retries=0,
+    )
+    services = make_services(tmp_path, cameras=cameras, camera_stats=lambda: [counters])
+    keys = role_keys(services)
+    with live_server(services) as url:
+        browser.get(f"{url}/")
+        browser.find_element(By.ID, "key").send_keys(keys[Role.OPERATOR])
+        browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+        wait_for(lambda: text(browser, "#who") == "operator-1 (operator)", what="sign-in")
+        browser.find_element(By.CSS_SELECTOR, "#nav button[data-page=cameras]").click()
+        wait_for(lambda: bool(browser.find_elements(By.ID, "camera-road")), what="the cameras table")
+        gate = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#camera-gate td")]
+        assert gate == [
+            "gate",
+            "Gate 1",
+            "fr",
+            "south",
+            "backoff",
+            "120",
+            "40",
+            "2",
+            "0",
+            "3",
+            "12.5 s ago",
+            "connection refused",
+        ]
+        assert [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#camera-road td")][
+            4
+        ] == "not running"

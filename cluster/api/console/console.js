@@ -3,7 +3,9 @@
 "use strict";
 
 const API = "/api/v1";
-const state = { key: sessionStorage.getItem("safecity-key"), role: null, alerts: new Map(), selected: null, stream: null };
+const state = {
+  key: sessionStorage.getItem("safecity-key"), role: null, alerts: new Map(), selected: null, stream: null, refresh: null,
+};
 const $ = (selector) => document.querySelector(selector);
 
 function say(text, ok = false) {
@@ -75,10 +77,12 @@ function signOut() {
 }
 
 function show(page) {
+  clearInterval(state.refresh);
   for (const section of document.querySelectorAll(".page")) section.hidden = section.id !== `page-${page}`;
   for (const b of document.querySelectorAll("#nav button")) b.classList.toggle("active", b.dataset.page === page);
-  const load = { alerts: loadAlerts, watchlist: loadSubjects, hotlist: loadPlates, audit: loadAudit }[page];
+  const load = { alerts: loadAlerts, cameras: loadCameras, watchlist: loadSubjects, hotlist: loadPlates, audit: loadAudit }[page];
   load().catch((error) => say(error.message));
+  if (page === "cameras") state.refresh = setInterval(() => loadCameras().catch((error) => say(error.message)), 5000);
 }
 
 // ---- alerts ----
@@ -189,6 +193,26 @@ async function review(decision) {
   $("#review-reason").value = "";
   say(`alert ${decision}`, true);
   await openAlert(alertId);
+}
+
+// ---- cameras ----
+
+async function loadCameras() {
+  const cameras = await call("/cameras");
+  const body = $("#cameras tbody");
+  body.replaceChildren();
+  for (const c of cameras) {
+    const row = document.createElement("tr");
+    row.id = `camera-${c.id}`;
+    const live = c.live;
+    const state = !c.enabled ? "disabled" : live ? live.state : "not running";
+    const age = live && live.last_frame_age_s !== null ? `${live.last_frame_age_s.toFixed(1)} s ago` : "";
+    for (const value of [c.id, c.name, c.kind, c.zone, state]) cell(row, value);
+    for (const value of live ? [live.frames_read, live.frames_analysed, live.frames_dropped, live.frames_shed, live.reconnects] : ["", "", "", "", ""]) cell(row, value);
+    cell(row, age);
+    cell(row, live ? live.stream_error : "");
+    body.appendChild(row);
+  }
 }
 
 // ---- watchlist and hotlist ----
