@@ -136,10 +136,14 @@ class AlertReader:
         """Recent alerts whose ids are not in ``seen``, oldest capture first.
 
         Reads only the id column until there is something new: the stream polls this every second.
+        Ids that have left the window are dropped from ``seen``, so a stream open for weeks stays small.
         """
         recent = ds.field("date") >= self._first_day(days).isoformat()
-        ids = self._log.read(["alert_id"], recent).column("alert_id").to_pylist()
-        fresh = sorted({str(alert_id) for alert_id in ids} - seen)
+        ids = {
+            str(alert_id) for alert_id in self._log.read(["alert_id"], recent).column("alert_id").to_pylist()
+        }
+        seen.intersection_update(ids)
+        fresh = sorted(ids - seen)
         if not fresh:
             return []
         rows = self._log.read(SUMMARY_COLUMNS, recent & ds.field("alert_id").isin(fresh)).to_pylist()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi import status as http
@@ -24,7 +24,7 @@ def list_alerts(
     caller: AlertDesk,
     services: Services,
     camera: str | None = None,
-    kind: Annotated[str | None, Query(pattern="^(face|plate)$")] = None,
+    kind: Literal["face", "plate"] | None = None,
     status: AlertStatus | None = None,
     since: Annotated[AwareDatetime | None, Query(description="Captured at or after (ISO 8601).")] = None,
     until: Annotated[AwareDatetime | None, Query(description="Captured before (ISO 8601).")] = None,
