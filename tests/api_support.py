@@ -44,7 +44,11 @@ def live_server(services: ApiServices) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build_app(services), log_level="warning", lifespan="off"))
+    # Open event streams (a browser's live queue) would hold a graceful shutdown open; cut them short.
+    config = uvicorn.Config(
+        build_app(services), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -54,6 +58,7 @@ def live_server(services: ApiServices) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+    assert not thread.is_alive(), "uvicorn did not stop within 10 s"
 
 
 @dataclass
