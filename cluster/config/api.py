@@ -10,6 +10,11 @@ from cluster.config.base import Section
 class ApiConfig(Section):
     """The operator REST API and console (``safecity serve``), on the state node."""
 
+    with_run: bool = Field(
+        True,
+        description="Whether `safecity run` (and `python -m cluster.job`) deploys the API beside the "
+        "pipeline; `safecity serve` runs it alone either way.",
+    )
     host: str = Field(
         "127.0.0.1",
         min_length=1,
