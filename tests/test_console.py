@@ -188,3 +188,22 @@ def test_an_operator_sees_the_cameras_with_their_state_and_counters(
         assert [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#camera-road td")][
             4
         ] == "not running"
+
+
+def test_an_auditor_sees_the_audit_log_and_a_broken_chain(tmp_path: Path, browser: WebDriver) -> None:
+    services = make_services(tmp_path)
+    keys = role_keys(services)
+    with live_server(services) as url:
+        browser.get(f"{url}/")
+        browser.find_element(By.ID, "key").send_keys(keys[Role.AUDITOR])
+        browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+        wait_for(lambda: text(browser, "#chain") == "4 entries; hash chain intact", what="the audit page")
+        assert text(browser, "#audit tbody").count("key.create") == 4
+        assert not browser.find_element(By.CSS_SELECTOR, "#nav button[data-page=alerts]").is_displayed()
+        lines = services.audit.path.read_text().splitlines()
+        services.audit.path.write_text("\n".join([lines[0].replace("admin-1", "admin-9"), *lines[1:]]) + "\n")
+        browser.find_element(By.CSS_SELECTOR, "#nav button[data-page=audit]").click()
+        wait_for(
+            lambda: text(browser, "#chain").startswith("HASH CHAIN BROKEN"), what="the broken chain shown"
+        )
+        assert "line 2" in text(browser, "#chain")
