@@ -9,11 +9,12 @@ from pathlib import Path
 
 import ray
 
+from actors.backoff import Backoff
 from actors.dispatch.alert_log import AlertLog
-from actors.dispatch.backoff import Backoff
 from actors.dispatch.dispatcher import Dispatcher, DispatchStats
 from actors.dispatch.outbox import Outbox
 from actors.dispatch.secrets import EndpointSource
+from actors.metrics import DispatchMetrics, export_forever
 from serve.alerts import Alert
 from serve.errors import StoreError
 
@@ -39,12 +40,24 @@ class DispatcherActor:
         hooks = [source.endpoint() for source in endpoints]
         folder = Path(data_dir)
         outbox = Outbox(folder / "outbox.sqlite3", [h.name for h in hooks])
-        self._dispatcher = Dispatcher(outbox, hooks, backoff, AlertLog(folder / "alerts"))
+        metrics = DispatchMetrics()
+        self._dispatcher = Dispatcher(
+            outbox,
+            hooks,
+            backoff,
+            AlertLog(folder / "alerts"),
+            on_delivered=lambda _alert_id, endpoint, receipt: metrics.delivered(
+                endpoint, receipt["elapsed_s"]
+            ),
+        )
         self._stop = asyncio.Event()
         self._failures_to_inject = 0
         # An async actor's constructor runs on its event loop: delivery starts here, not on a later call,
         # so a dispatcher Ray restarts resends pending alerts at once.
         self._task = asyncio.get_running_loop().create_task(self._dispatcher.run(self._stop))
+        self._exporter = asyncio.get_running_loop().create_task(
+            export_forever(lambda: metrics.record(self._dispatcher.stats()))
+        )
 
     async def ready(self) -> bool:
         """True once constructed (the outbox is open and the secrets were found)."""
@@ -70,6 +83,7 @@ class DispatcherActor:
         delivered_all = await self._dispatcher.drain(drain_timeout_s)
         self._stop.set()
         await self._task
+        self._exporter.cancel()
         counts = await asyncio.to_thread(self._dispatcher.outbox.counts)
         return DispatchStopReport(delivered_all, counts.pending, counts.unlogged)
 

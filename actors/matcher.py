@@ -24,6 +24,7 @@ from actors.hotlist import HotlistMatcher
 from serve.alerts import Alert, AlertKind, CameraRef, PlateRef, SubjectRef, alert_id_for
 from serve.errors import SafeCityError
 from serve.plate_vote import PlateVerdict
+from serve.types import SubjectMatch
 
 # Decisions about tracks older than this are forgotten (bounds memory on a long run).
 TRACK_MEMORY_S = 600.0
@@ -38,7 +39,6 @@ class FaceObservation:
     captured_at: float  # unix seconds of the frame
     embedding: NDArray[np.float32]
     evidence_jpeg: bytes
-    quality: float
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,14 @@ Outcome = Literal["alert", "no-match", "track-done", "cooldown"]
 
 
 @dataclass(frozen=True)
+class FaceSearch:
+    """The watchlist's answer for one face, and the watchlist snapshot that gave it."""
+
+    watchlist: WatchlistMatcher
+    match: SubjectMatch | None
+
+
+@dataclass(frozen=True)
 class Decision:
     """What an observation should become: an alert, or why not; ``mark`` is what settling remembers."""
 
@@ -137,14 +145,27 @@ class MatchDecider:
             self._record(mark)
         return len(marks)
 
-    def decide_face(self, observation: FaceObservation) -> Decision:
-        """Match a face track's embedding; an alert for the first match of the track (not yet recorded)."""
-        if self._decided(observation, "face"):
+    def search_faces(self, embeddings: Sequence[NDArray[np.float32]]) -> list[FaceSearch]:
+        """The watchlist's answer for each embedding, in one index query (batched across cameras)."""
+        watchlist = self.watchlist  # one snapshot for the whole batch, even if the lists are replaced
+        if not embeddings:
+            return []
+        return [FaceSearch(watchlist, match) for match in watchlist.match(np.stack(embeddings))]
+
+    def decide_face(self, observation: FaceObservation, search: FaceSearch | None = None) -> Decision:
+        """Match a face track's embedding; an alert for the first match of the track (not yet recorded).
+
+        ``search`` is the watchlist's answer when it was asked ahead (:meth:`search_faces`); without it
+        the watchlist is searched here.
+        """
+        if self.has_decided(observation):
             return Decision(None, "track-done", observation.camera.camera_id)
-        [match] = self.watchlist.match(observation.embedding[None, :])
+        if search is None:
+            [search] = self.search_faces([observation.embedding])
+        match = search.match
         if match is None:
             return Decision(None, "no-match", observation.camera.camera_id)
-        subject = self.watchlist.snapshot.subjects[match.subject_id]
+        subject = search.watchlist.snapshot.subjects[match.subject_id]
         photo = next(p.photo_file for p in subject.photos if p.photo_id == match.photo_id)
         return self._matched(
             observation,
@@ -157,7 +178,7 @@ class MatchDecider:
 
     def decide_plate(self, observation: PlateObservation) -> Decision:
         """Check a plate track's voted text against the hotlist; an alert for the first hit of the track."""
-        if self._decided(observation, "plate"):
+        if self.has_decided(observation):
             return Decision(None, "track-done", observation.camera.camera_id)
         verdict = observation.verdict
         match = self.hotlist.match(verdict.text)
@@ -173,7 +194,9 @@ class MatchDecider:
         )
         return self._matched(observation, "plate", f"plate:{match.plate}", plate=plate)
 
-    def _decided(self, observation: FaceObservation | PlateObservation, kind: AlertKind) -> bool:
+    def has_decided(self, observation: FaceObservation | PlateObservation) -> bool:
+        """Whether the observation's track was settled already (its later observations change nothing)."""
+        kind: AlertKind = "face" if isinstance(observation, FaceObservation) else "plate"
         return (observation.camera.camera_id, kind, observation.track_id) in self._decided_tracks
 
     def _matched(

@@ -21,7 +21,7 @@ import ray
 
 from actors.actor_address import ActorAddress
 from actors.audit import AuditLog
-from actors.dispatch.backoff import Backoff
+from actors.backoff import Backoff
 from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher, HotlistStore
 from actors.lists_watch import FileChangeWatch
@@ -33,6 +33,8 @@ from actors.matcher import (
     PlateObservation,
     mark_from_alert_body,
 )
+from actors.metrics import MatcherMetrics, export_forever
+from actors.search_batcher import BatcherStats, SearchBatcher
 from actors.watchlist import WatchlistStore
 from serve.errors import SafeCityError
 
@@ -73,6 +75,7 @@ class MatcherStats:
     reloads: int
     recovered_decisions: int  # decisions taken back from the outbox at start
     unreadable_stored_alerts: int
+    face_searches: BatcherStats  # watchlist searches and the batches they were made in
 
 
 @ray.remote(num_cpus=0.25, max_restarts=-1, max_task_retries=-1)
@@ -100,6 +103,9 @@ class MatcherActor:
         watchlist, hotlist = _load_lists(self._data_dir, threshold, scann_min_size)
         self._decider = MatchDecider(watchlist, hotlist, cooldown_s, model_versions)
         self._camera_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._face_searches = SearchBatcher(self._decider.search_faces)
+        self._alerts_by_kind: dict[str, int] = defaultdict(int)
+        metrics = MatcherMetrics()
         self.reloads = 0
         self.recovered = 0
         self.unreadable = 0
@@ -107,6 +113,7 @@ class MatcherActor:
         loop = asyncio.get_running_loop()
         self._recovery = loop.create_task(self._recover())
         self._reloader = loop.create_task(self._reload_forever())
+        self._exporter = loop.create_task(export_forever(lambda: self._export(metrics)))
 
     async def _recover(self) -> None:
         """Take back the decisions of earlier matchers from the alerts in the outbox."""
@@ -153,19 +160,38 @@ class MatcherActor:
             decision = decide()
             if decision.alert is not None:
                 await self._dispatcher.submit.remote(decision.alert)  # raises if it was not stored
+                self._alerts_by_kind[decision.alert.kind] += 1
             self._decider.settle(decision)
         return decision.settles_track
 
     async def submit_face(self, observation: FaceObservation) -> bool:
-        """Decide on a face track; True when the track is settled (alerted, suppressed or done)."""
+        """Decide on a face track; True when the track is settled (alerted, suppressed or done).
+
+        The watchlist search goes into a batch with the other cameras' searches waiting meanwhile.
+        """
+        await asyncio.shield(self._recovery)
+        search = None
+        if not self._decider.has_decided(observation):
+            search = await self._face_searches.search(observation.embedding)
         return await self._decide(
-            observation.camera.camera_id, lambda: self._decider.decide_face(observation)
+            observation.camera.camera_id, lambda: self._decider.decide_face(observation, search)
         )
 
     async def submit_plate(self, observation: PlateObservation) -> bool:
         """Decide on a plate track's voted read; True when the track is settled."""
         return await self._decide(
             observation.camera.camera_id, lambda: self._decider.decide_plate(observation)
+        )
+
+    def _export(self, metrics: MatcherMetrics) -> None:
+        searches = self._face_searches.stats()
+        metrics.record(
+            self._decider.counts,
+            self._alerts_by_kind,
+            searches.queries,
+            searches.batches,
+            self._decider.watchlist.index.size,
+            len(self._decider.hotlist),
         )
 
     def stats(self) -> MatcherStats:
@@ -178,4 +204,5 @@ class MatcherActor:
             reloads=self.reloads,
             recovered_decisions=self.recovered,
             unreadable_stored_alerts=self.unreadable,
+            face_searches=self._face_searches.stats(),
         )

@@ -224,10 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "bench",
         "cluster.commands.bench:bench",
-        "benchmarks: gallery (ScaNN vs exact), stages (images/s), pipeline (vs one process),"
+        "benchmarks: gallery (ScaNN vs exact), matcher (decisions/s, batched searches), stages (images/s),"
+        " pipeline (vs one process), scale (1,000 streamed cameras),"
         " plates (OCR exact reads and plates/s)",
     )
-    bench.add_argument("which", choices=["gallery", "stages", "pipeline", "plates"])
+    bench.add_argument("which", choices=["gallery", "matcher", "stages", "pipeline", "plates", "scale"])
     bench.add_argument(
         "bench_args", nargs=argparse.REMAINDER, help="options for the benchmark (see --help after it)"
     )

@@ -19,7 +19,7 @@ from actors.watchlist import PhotoUpload, WatchlistStore
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig, Location
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
-from cluster.demo_city import build_demo_city
+from cluster.demo_city import DemoCamera, build_demo_city
 from cluster.latency import LatencyLog
 from cluster.pipeline import start_pipeline, wait_until_finished
 from cluster.receiver import AlertReceiver, describe_alert
@@ -59,26 +59,34 @@ def enrol_demo_lists(data_dir: Path, faces: FaceAnalyzer, actor: str) -> None:
         hotlist.add(plate, reason, actor)
 
 
+def camera_config(camera: DemoCamera, analysis_fps: float, *, loop: bool = False) -> CameraConfig:
+    """A demo camera as the config names it."""
+    return CameraConfig(
+        id=camera.camera_id,
+        name=camera.name,
+        url=str(camera.video),
+        kind=camera.kind,  # type: ignore[arg-type]
+        analysis_fps=analysis_fps,
+        location=Location(lat=camera.lat, lon=camera.lon),
+        zone=camera.zone,
+        loop=loop,
+    )
+
+
+def local_dispatch(receiver_url: str, secret_env: str) -> DispatchConfig:
+    """Alerts to the local receiver, retried quickly."""
+    endpoint = EndpointConfig(name="demo-dispatch", url=receiver_url, secret_env=secret_env)
+    return DispatchConfig(endpoints=[endpoint], retry_initial_s=0.5, retry_max_s=5)
+
+
 def demo_config(base: SafeCityConfig, data_dir: Path, media: Path, receiver_url: str) -> SafeCityConfig:
     """The sample config with the demo cameras and the local receiver as the dispatch endpoint."""
-    cameras = [
-        CameraConfig(
-            id=c.camera_id,
-            name=c.name,
-            url=str(c.video),
-            kind=c.kind,  # type: ignore[arg-type]
-            analysis_fps=3.0,
-            location=Location(lat=c.lat, lon=c.lon),
-            zone=c.zone,
-        )
-        for c in build_demo_city(media)
-    ]
-    endpoint = EndpointConfig(name="demo-dispatch", url=receiver_url, secret_env=DEMO_SECRET_ENV)
+    cameras = [camera_config(c, analysis_fps=3.0) for c in build_demo_city(media)]
     return base.model_copy(
         update={
             "data_dir": data_dir,
             "cameras": cameras,
-            "dispatch": DispatchConfig(endpoints=[endpoint], retry_initial_s=0.5, retry_max_s=5),
+            "dispatch": local_dispatch(receiver_url, DEMO_SECRET_ENV),
         }
     )
 

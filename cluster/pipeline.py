@@ -18,16 +18,18 @@ from ray import serve
 
 from actors import dispatcher_actor, matcher_actor
 from actors.actor_address import ActorAddress
+from actors.backoff import Backoff
 from actors.camera import actor as camera_actor
-from actors.camera.shard import CameraSpec, ShardSettings
+from actors.camera.shard import CameraSpec
 from actors.camera.stats import CameraStats
-from actors.dispatch.backoff import Backoff
 from actors.dispatcher_actor import DispatchStopReport
 from cluster.config import SafeCityConfig
 from cluster.config.cameras import CameraConfig
 from cluster.config.serving import DeploymentConfig
 from serve.alerts import CameraRef
+from serve.apps import ModelApp
 from serve.deployments import (
+    Batching,
     DetectorsDeployment,
     FaceEmbedderDeployment,
     ModelSpec,
@@ -37,14 +39,12 @@ from serve.deployments import (
 from serve.device import threads_for_share
 from serve.errors import SafeCityError
 from serve.models.registry import model_versions
-from serve.plate_text import PlateFormat
 
 # Ray's decorators hide ``.remote``/``.options`` from type checkers.
 CameraShardActor: Any = camera_actor.CameraShardActor
 DispatcherActor: Any = dispatcher_actor.DispatcherActor
 MatcherActor: Any = matcher_actor.MatcherActor
 
-ROLES = ("detectors", "face_embedder", "plate_reader")
 DISPATCHER_NAME = "safecity-dispatcher"
 MATCHER_NAME = "safecity-matcher"
 NAME_FREE_TIMEOUT_S = 60.0  # an earlier run's actors may still be going away (its driver just died)
@@ -75,35 +75,21 @@ def camera_spec(camera: CameraConfig) -> CameraSpec:
     )
 
 
-def shard_settings(config: SafeCityConfig) -> ShardSettings:
-    """Per-camera settings from the config."""
-    pipeline = config.pipeline
-    return ShardSettings(
-        max_in_flight=pipeline.max_in_flight_per_camera,
-        detector_canvas=config.models.detector_canvas(),
-        track_max_age_s=pipeline.track_max_age_s,
-        face_embeddings_per_track=pipeline.face_embeddings_per_track,
-        plate_min_reads=pipeline.plate_min_reads,
-        plate_max_reads=pipeline.plate_max_reads,
-        plate_formats=tuple(PlateFormat(f.name, f.pattern) for f in config.plates.formats),
-        plate_max_corrections=config.plates.max_corrections,
-        evidence_jpeg_quality=config.dispatch.evidence_jpeg_quality,
-        open_timeout_s=pipeline.open_timeout_s,
-        read_timeout_s=pipeline.read_timeout_s,
-        stall_timeout_s=pipeline.stall_timeout_s,
-        reconnect=Backoff(pipeline.reconnect_initial_s, pipeline.reconnect_max_s),
-    )
-
-
 def shards(cameras: list[CameraSpec], per_actor: int) -> list[list[CameraSpec]]:
     """Cameras split into groups of at most ``per_actor``."""
     return [cameras[i : i + per_actor] for i in range(0, len(cameras), per_actor)]
 
 
-def deploy_models(config: SafeCityConfig) -> dict[str, str]:
-    """Run the model applications the cameras need on Serve; returns their application names by role."""
-    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
-    gpu = resources.get("GPU", 0) > 0
+@dataclass(frozen=True)
+class ModelDeployment:
+    """A model application to run: its Serve deployment with options, and its constructor arguments."""
+
+    deployment: Any
+    arguments: tuple[Any, ...]
+
+
+def model_deployments(config: SafeCityConfig, gpu: bool) -> dict[ModelApp, ModelDeployment]:
+    """The model applications the configured cameras need, with their options from ``serving``."""
     models = ModelSpec(
         config.models.cache_dir.expanduser(),
         config.models.overrides(),
@@ -114,33 +100,50 @@ def deploy_models(config: SafeCityConfig) -> dict[str, str]:
     faces = any(c.wants_faces for c in config.cameras)
     plates = any(c.wants_plates for c in config.cameras)
     face_settings, plate_settings = config.face_settings(), config.plate_settings()
-    # Each role: its deployment, its serving section, and its arguments after the model spec.
-    classes: dict[str, tuple[Any, DeploymentConfig, tuple[Any, ...]]] = {
-        "detectors": (
+    # Each app: its deployment, its serving section, and its arguments after the model spec.
+    classes: dict[ModelApp, tuple[Any, DeploymentConfig, tuple[Any, ...]]] = {
+        ModelApp.DETECTORS: (
             DetectorsDeployment,
             serving.detectors,
             (face_settings if faces else None, plate_settings if plates else None),
         ),
-        "face_embedder": (FaceEmbedderDeployment, serving.face_embedder, (face_settings,)),
-        "plate_reader": (PlateReaderDeployment, serving.plate_reader, (plate_settings,)),
+        ModelApp.FACE_EMBEDDER: (FaceEmbedderDeployment, serving.face_embedder, (face_settings,)),
+        ModelApp.PLATE_READER: (PlateReaderDeployment, serving.plate_reader, (plate_settings,)),
     }
-    wanted = {"detectors": faces or plates, "face_embedder": faces, "plate_reader": plates}
-    names = {role: f"{serving.app_name}-{role.replace('_', '-')}" for role in ROLES if wanted[role]}
-    targets = []
-    for role, (deployment, options, arguments) in classes.items():
-        if not wanted[role]:
+    wanted = {
+        ModelApp.DETECTORS: faces or plates,
+        ModelApp.FACE_EMBEDDER: faces,
+        ModelApp.PLATE_READER: plates,
+    }
+    out = {}
+    for app, (deployment, options, arguments) in classes.items():
+        if not wanted[app]:
             continue
         replica = ReplicaSpec(
-            max_batch_size=options.max_batch_size,
-            batch_wait_timeout_s=options.batch_wait_timeout_s,
             max_age_s=config.pipeline.max_frame_age_s,
             cpu_threads=threads_for_share(options.num_cpus),
         )
-        deployment = deployment.options(name=role, **options.deployment_options(gpu))
-        app = deployment.bind(models, *arguments, replica)
-        targets.append(serve.RunTarget(app, name=names[role], route_prefix=None))
-    if targets:
-        serve.run_many(targets)
+        # Batching travels in user_config: a new value reaches running replicas through reconfigure.
+        batching = Batching(options.max_batch_size, options.batch_wait_timeout_s)
+        with_options = deployment.options(
+            name=app.value, user_config=batching.user_config(), **options.deployment_options(gpu)
+        )
+        out[app] = ModelDeployment(with_options, (models, *arguments, replica))
+    return out
+
+
+def deploy_models(config: SafeCityConfig) -> dict[ModelApp, str]:
+    """Run the model applications the cameras need on Serve; returns their application names."""
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    apps = model_deployments(config, gpu=resources.get("GPU", 0) > 0)
+    names = {app: app.app_name(config.serving.app_name) for app in apps}
+    if apps:
+        serve.run_many(
+            [
+                serve.RunTarget(model.deployment.bind(*model.arguments), name=names[app], route_prefix=None)
+                for app, model in apps.items()
+            ]
+        )
     return names
 
 
@@ -217,7 +220,7 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
     )
     _started("matcher", lambda: ray.get(matcher.stats.remote()))
     cameras = [camera_spec(c) for c in config.cameras if c.enabled and c.kind != "plain"]
-    settings = shard_settings(config)
+    settings = config.shard_settings()
     spread = {
         "namespace": placement.namespace,
         "num_cpus": pipeline.actor_num_cpus,

@@ -38,11 +38,9 @@ from cluster.analysis.probes import ProbePhoto, score_photos
 from cluster.analysis.scores import write_score_set
 from cluster.analysis.stats import StageCost, write_stage_costs
 from cluster.config import SafeCityConfig, load_config
-from cluster.config.cameras import CameraConfig, Location
-from cluster.config.dispatch import DispatchConfig, EndpointConfig
 from cluster.demo_city import DemoCamera, build_recording_city
 from cluster.job import report_lines
-from cluster.live_demo import enrol_demo_lists
+from cluster.live_demo import camera_config, enrol_demo_lists, local_dispatch
 from cluster.pipeline import start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import DEMO_SUBJECTS, FACES, PLATE_SCENE, SAMPLE_CONFIG, UNLISTED_FACES
@@ -68,26 +66,13 @@ def recording_config(
     base: SafeCityConfig, data_dir: Path, cameras: list[DemoCamera], url: str
 ) -> SafeCityConfig:
     """The sample config with the recording's looping cameras, a short cooldown and the local receiver."""
-    configured = [
-        CameraConfig(
-            id=c.camera_id,
-            name=c.name,
-            url=str(c.video),
-            kind=c.kind,  # type: ignore[arg-type]
-            analysis_fps=RECORD_FPS.get(c.kind, DEFAULT_FPS),
-            location=Location(lat=c.lat, lon=c.lon),
-            zone=c.zone,
-            loop=True,
-        )
-        for c in cameras
-    ]
-    endpoint = EndpointConfig(name="demo-dispatch", url=url, secret_env=SECRET_ENV)
+    configured = [camera_config(c, RECORD_FPS.get(c.kind, DEFAULT_FPS), loop=True) for c in cameras]
     return base.model_copy(
         update={
             "data_dir": data_dir,
             "cameras": configured,
             "pipeline": base.pipeline.model_copy(update={"cooldown_s": RECORD_COOLDOWN_S}),
-            "dispatch": DispatchConfig(endpoints=[endpoint], retry_initial_s=0.5, retry_max_s=5),
+            "dispatch": local_dispatch(url, SECRET_ENV),
         }
     )
 

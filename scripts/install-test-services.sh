@@ -9,11 +9,12 @@
 #   gstreamer1.0-plugins-good                     qtdemux, matroskademux, rtph264pay, rtpjpegpay, jpeg, multifilesrc
 #   gstreamer1.0-plugins-bad                      h264parse
 #   gstreamer1.0-tools                            gst-inspect-1.0 (tests/streams.py checks for it)
+#   prometheus                                    a real Prometheus scraping Ray's metrics endpoint (tests/prometheus.py)
 #   chromium, chromium-driver                     the console test's headless browser (tests/test_console.py)
 set -euo pipefail
 packages=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
           gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools
-          chromium chromium-driver)
+          prometheus chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from serve.face_align import TEMPLATE_112, align_face
 from serve.face_embedder import SFaceEmbedder
 from serve.face_landmarks import YuNetLandmarker
-from serve.face_policy import FacePolicy as FacePolicy
+from serve.face_policy import FacePolicy
 from serve.face_quality import face_quality
 from serve.imaging import Image
 from serve.types import Box, Detections, Face, FaceCrop

@@ -12,10 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from serve.canvas import DEFAULT_CANVAS as DEFAULT_CANVAS
-from serve.canvas import PAD_VALUE as PAD_VALUE
-from serve.canvas import STRIDE_PX as STRIDE_PX
-from serve.canvas import Canvas as Canvas
+from serve.canvas import DEFAULT_CANVAS, PAD_VALUE, Canvas
 from serve.imaging import Image
 
 
@@ -51,13 +48,6 @@ class LetterboxTransform:
         boxes = np.array(xyxy, np.float64).reshape(-1, 4)
         boxes[:, [0, 2]] = ((boxes[:, [0, 2]] - self.pad_x) / self.scale_x).clip(0, self.source_w)
         boxes[:, [1, 3]] = ((boxes[:, [1, 3]] - self.pad_y) / self.scale_y).clip(0, self.source_h)
-        return boxes.astype(np.float32)
-
-    def to_canvas(self, xyxy: NDArray[np.floating] | NDArray[np.integer]) -> NDArray[np.float32]:
-        """Frame boxes (n, 4) to canvas pixels (not clipped)."""
-        boxes = np.array(xyxy, np.float64).reshape(-1, 4)
-        boxes[:, [0, 2]] = boxes[:, [0, 2]] * self.scale_x + self.pad_x
-        boxes[:, [1, 3]] = boxes[:, [1, 3]] * self.scale_y + self.pad_y
         return boxes.astype(np.float32)
 
 

@@ -3,48 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
+from serve.canvas import Canvas
 from serve.device import limit_library_threads, resolve_device
-from serve.face_analyzer import FaceAnalyzer, FacePolicy
+from serve.face_analyzer import FaceAnalyzer
 from serve.face_embedder import SFaceEmbedder
 from serve.face_landmarks import YuNetLandmarker
-from serve.letterbox import DEFAULT_CANVAS, Canvas
+from serve.face_policy import FacePolicy
 from serve.models.registry import ModelRole
 from serve.models.store import ModelStore
 from serve.ocr_recognizer import EasyOcrRecognizer
 from serve.plate_analyzer import PlateAnalyzer
+from serve.plate_options import OcrBackend
 from serve.plate_reader import LineRecognizer, PlateReader
-from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+from serve.plate_text import PlateFormat
 from serve.rapid_recognizer import RapidOcrRecognizer
 from serve.yolo_detector import YoloDetector
-
-OcrBackend = Literal["easyocr", "rapidocr"]
 
 
 @dataclass(frozen=True)
 class FaceSettings:
-    """How faces are detected and which are embedded."""
+    """How faces are detected and which are embedded; built from the config (``face_settings()``)."""
 
-    detector_confidence: float = 0.4
-    detector_canvas: Canvas = DEFAULT_CANVAS
-    detector_int8: bool = True  # on the CPU, the int8 version of the detector
-    policy: FacePolicy = field(default_factory=FacePolicy)
+    detector_confidence: float
+    detector_canvas: Canvas
+    detector_int8: bool  # on the CPU, the int8 version of the detector
+    policy: FacePolicy
 
 
 @dataclass(frozen=True)
 class PlateSettings:
-    """How plates are detected and read."""
+    """How plates are detected and read; built from the config (``plate_settings()``)."""
 
-    detector_confidence: float = 0.4
-    detector_canvas: Canvas = DEFAULT_CANVAS
-    detector_int8: bool = True  # on the CPU, the int8 version of the detector
-    formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
-    max_corrections: int = 2
-    ocr_views: int = 1  # crops of each plate read and voted over (serve.plate_reader.VIEW_SCALES)
-    ocr_backend: OcrBackend = "easyocr"  # the text-line recogniser
-    ocr_whole_crop: bool = False  # also read the whole crop as one line, one more read in the vote
+    detector_confidence: float
+    detector_canvas: Canvas
+    detector_int8: bool  # on the CPU, the int8 version of the detector
+    formats: Sequence[PlateFormat]
+    max_corrections: int
+    ocr_views: int  # crops of each plate read and voted over (serve.plate_options.VIEW_SCALES)
+    ocr_backend: OcrBackend  # the text-line recogniser
+    ocr_whole_crop: bool  # also read the whole crop as one line, one more read in the vote
 
 
 def build_face_detector(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-# serve/perception.py has its own copy for now; tests/test_config.py checks that the two agree.
 OcrBackend = Literal["easyocr", "rapidocr"]
 
 # Scale of the detector box for each view. One view is the default: over three runs of ``safecity

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from serve.canvas import Canvas
 from serve.errors import ConfigError
 from serve.imaging import Image
-from serve.letterbox import Canvas
 from serve.onnx_session import open_session
 from serve.types import Detections
 from serve.yolo_processing import decode_batch, to_blob, to_canvases
@@ -84,6 +84,7 @@ class YoloDetector:
             )
         return out
 
-    def warm_up(self) -> None:
-        """One pass over a blank canvas, so the first real batch does not pay for allocation."""
-        self.detect([self.canvas.blank()])
+    def warm_up(self) -> Detections:
+        """One pass over a blank canvas: the first real batch does not pay for allocation; a health probe."""
+        [found] = self.detect([self.canvas.blank()])
+        return found

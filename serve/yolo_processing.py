@@ -14,8 +14,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from serve.canvas import Canvas
 from serve.imaging import Image
-from serve.letterbox import Canvas, LetterboxTransform, letterbox
+from serve.letterbox import LetterboxTransform, letterbox
 from serve.types import Detections
 
 MAX_DETECTIONS = 300

@@ -15,8 +15,9 @@ from cluster.samples import ASSETS, SAMPLE_CONFIG
 from serve.face_analyzer import FaceAnalyzer
 from serve.imaging import Image, read_image
 from serve.models.store import DEFAULT_CACHE_DIR, ModelStore
-from serve.perception import FaceSettings, build_face_analyzer, build_plate_analyzer
+from serve.perception import build_face_analyzer, build_plate_analyzer
 from serve.plate_analyzer import PlateAnalyzer
+from tests.settings import face_settings
 
 pytest_plugins = ["tests.dispatch_support"]  # the `start` fixture of the dispatch tests
 
@@ -35,7 +36,7 @@ def model_store() -> ModelStore:
 @pytest.fixture(scope="session")
 def face_analyzer(model_store: ModelStore) -> FaceAnalyzer:
     """Real YOLO face detector, YuNet landmarks and SFace embedder on the CPU."""
-    return build_face_analyzer(model_store, "cpu", FaceSettings())
+    return build_face_analyzer(model_store, "cpu", face_settings())
 
 
 @pytest.fixture(scope="session")

@@ -32,23 +32,23 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import psutil
 from ray.job_submission import JobStatus, JobSubmissionClient
 from ray.util.state import StateApiClient
 from ray.util.state.common import ListApiOptions, StateResource
 
-T = TypeVar("T")
+from tests.streams import free_port
+from tests.waiting import poll_until
 
 TAG_ENV = "RAY_NODES_TEST_TAG"
 TERMINAL_JOB_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
@@ -61,26 +61,6 @@ FAST_HEALTH_CHECK = {
     "health_check_failure_threshold": 3,
 }
 _RAY_ADDRESS_ENV = ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")
-
-
-def poll_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.2) -> T:
-    """Call ``check`` until it returns something other than None (or False); fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result is not None and result is not False:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    """A TCP port that nothing listens on now (bound to port 0, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

@@ -9,7 +9,10 @@ the file's frame rate, with no decoding or re-encoding; every client gets its ow
 (a key frame), so a reconnecting client decodes at once. Prints ``ready`` once it listens.
 """
 
+from __future__ import annotations
+
 import sys
+from typing import Any
 
 import gi
 
@@ -24,15 +27,15 @@ Gst.init(None)
 class Clip:
     """The H.264 access units of a video file, in decode order, with their timing."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         pipeline = Gst.parse_launch(
             f'filesrc location="{path}" ! parsebin ! h264parse config-interval=-1 '
             "! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false"
         )
         sink = pipeline.get_by_name("sink")
         pipeline.set_state(Gst.State.PLAYING)
-        self.units = []
-        self.caps = None
+        self.units: list[tuple[bytes, int, int]] = []
+        self.caps: Any = None
         while True:
             sample = GstApp.AppSink.pull_sample(sink)
             if sample is None:
@@ -48,15 +51,15 @@ class Clip:
         self.loop_ns = self.frame_ns * len(self.units)
 
 
-def serve_clip(clip, media_factory):
+def serve_clip(clip: Clip, media_factory: Any) -> None:
     """Feed each new media's appsrc from ``clip`` in an endless loop."""
 
-    def on_configure(_factory, media):
+    def on_configure(_factory: Any, media: Any) -> None:
         source = media.get_element().get_by_name_recurse_up("src")
         source.set_property("caps", clip.caps)
         state = {"index": 0}
 
-        def on_need_data(appsrc, _length):
+        def on_need_data(appsrc: Any, _length: int) -> None:
             index = state["index"]
             data, pts, dts = clip.units[index % len(clip.units)]
             offset = (index // len(clip.units)) * clip.loop_ns
@@ -73,7 +76,7 @@ def serve_clip(clip, media_factory):
     media_factory.connect("media-configure", on_configure)
 
 
-def main():
+def main() -> None:
     port, source = sys.argv[1], sys.argv[2]
     factory = GstRtspServer.RTSPMediaFactory()
     if "%" in source:

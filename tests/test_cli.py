@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from cluster.samples import FACES, PLATE_SCENE, REPO_ROOT, SAMPLE_CONFIG
+from serve.imaging import read_image
 from serve.models.registry import ModelRole
 
 ACTOR = "officer-cli-test"
@@ -107,10 +108,10 @@ def state_of(data_dir: Path) -> dict[str, bytes | list[str]]:
 
 def write_video(directory: Path) -> Path:
     """A six-frame video of the sample portraits (mp4v, or MJPG in .avi where mp4v is unavailable)."""
-    frames = [cv2.resize(cv2.imread(str(path)), VIDEO_SIZE) for path in VIDEO_FRAMES]
+    frames = [cv2.resize(read_image(path), VIDEO_SIZE) for path in VIDEO_FRAMES]
     for name, codec in (("people.mp4", "mp4v"), ("people.avi", "MJPG")):
         path = directory / name
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), 5.0, VIDEO_SIZE)
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), 5.0, VIDEO_SIZE)
         if writer.isOpened():
             for frame in frames:
                 writer.write(frame)
@@ -126,7 +127,7 @@ def two_people_photo(directory: Path) -> Path:
     height = 600
     halves = []
     for name in ("person_a_2.jpg", "person_b_2.jpg"):
-        image = cv2.imread(str(FACES / name))
+        image = read_image(FACES / name)
         width = round(image.shape[1] * height / image.shape[0])
         halves.append(cv2.resize(image, (width, height)))
     path = directory / "two_people.jpg"

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.faces import DEFAULT_MATCH_THRESHOLD, FacesConfig
 from cluster.config.loader import parse_config
+from serve.canvas import Canvas
 from serve.errors import ConfigError
-from serve.letterbox import Canvas
 from serve.models.registry import ModelRole
 from serve.models.store import ModelSource
 from serve.plate_text import DEFAULT_PLATE_FORMATS
@@ -396,10 +396,3 @@ def test_an_unknown_key_suggests_the_closest_known_one(
 def test_an_unknown_key_far_from_every_known_one_gets_no_guess(tmp_path: Path) -> None:
     message = config_error(tmp_path, "pipeline:\n  zzzz: 1\n")
     assert "pipeline.zzzz: unknown field" in message and "did you mean" not in message
-
-
-def test_the_config_offers_the_ocr_backends_the_plate_factory_builds() -> None:
-    # serve.perception spells the backends too (it is imported only when models are built).
-    from serve import perception, plate_options
-
-    assert get_args(perception.OcrBackend) == get_args(plate_options.OcrBackend)

@@ -15,16 +15,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from serve.canvas import Canvas
 from serve.imaging import Image, box_iou, read_image
-from serve.letterbox import Canvas, letterbox
+from serve.letterbox import letterbox
 from serve.models.exports import ExportManifest
 from serve.models.files import sha256_of
 from serve.models.registry import DEFAULT_ARTIFACTS, ModelRole
 from serve.models.store import ModelStore
-from serve.perception import FaceSettings, PlateSettings, build_face_detector, build_plate_detector
+from serve.perception import build_face_detector, build_plate_detector
 from serve.types import Detections
 from serve.yolo_detector import YoloDetector
 from tests.conftest import PLATE_SCENE
+from tests.settings import face_settings, plate_settings
 
 pytestmark = pytest.mark.models
 
@@ -106,7 +108,7 @@ def test_plate_export_equals_the_pytorch_weights_on_the_same_canvas(pulled: Pull
 def test_plate_detector_on_the_default_canvas_finds_the_same_two_plates(pulled: Pulled) -> None:
     scene = read_image(PLATE_SCENE)
     [old] = ultralytics_predict(pulled.weights, [scene])
-    detector = build_plate_detector(pulled.store, "cpu", PlateSettings(), cpu_threads=1)
+    detector = build_plate_detector(pulled.store, "cpu", plate_settings(), cpu_threads=1)
     assert detector.canvas == Canvas(640, 384)
     batch = detector.detect([scene, scene, scene])
     # The scene is 1200x784: 588x384 on the canvas against 640x418 before, so scores drop a little.
@@ -120,7 +122,7 @@ def test_face_detector_on_the_default_canvas_finds_the_same_faces(
 ) -> None:
     images = list(portraits.values())
     old = ultralytics_predict(model_store.path(ModelRole.FACE_DETECTOR), images)
-    new = build_face_detector(model_store, "cpu", FaceSettings()).detect(images)
+    new = build_face_detector(model_store, "cpu", face_settings()).detect(images)
     # Portraits fit the 384-pixel height, not 640 as before: scores drop by about 0.1 (0.89 -> 0.79).
     for before, after in zip(old, new, strict=True):
         assert len(before) == 1
@@ -142,6 +144,19 @@ def assert_int8_keeps_the_clear_detections(float_dets: Detections, int8_dets: De
         best = int(np.argmax(ious))
         assert ious[best] > 0.85, (float_dets.box(int(i)), int8_dets.box(best))
         assert int8_dets.confidence[best] > float_dets.confidence[i] - 0.15  # never much less sure
+
+
+def test_a_made_int8_version_is_found_without_hashing_a_file_again(
+    pulled: Pulled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    int8 = pulled.store.int8_path(PLATE)
+
+    def no_hashing(path: Path) -> str:
+        raise AssertionError(f"{path} was hashed again")
+
+    for module in ("serve.models.files", "serve.models.exports", "serve.models.store"):
+        monkeypatch.setattr(f"{module}.sha256_of", no_hashing)
+    assert pulled.store.int8_path(PLATE) == int8
 
 
 def test_int8_plate_detector_is_made_once_verified_and_finds_what_the_float_graph_finds(

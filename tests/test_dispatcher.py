@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import random
+import re
 import select
 import signal
 import subprocess
@@ -24,8 +25,8 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from actors.backoff import Backoff
 from actors.dispatch.alert_log import AlertLog
-from actors.dispatch.backoff import Backoff
 from actors.dispatch.dispatcher import Dispatcher, alert_body
 from actors.dispatch.outbox import Outbox, OutboxCounts
 from actors.dispatch.signing import sign
@@ -53,6 +54,14 @@ def face_alert(index: int = 0, captured_at: datetime | None = None) -> Alert:
         threshold=0.5,
         model_versions={"face_embedder": "sface#abc"},
     )
+
+
+def delivery_errors(caplog: pytest.LogCaptureFixture, alert_id: str, endpoint: str) -> list[str]:
+    """The failures the dispatcher logged for one alert at one endpoint, oldest first."""
+    pattern = re.compile(
+        rf"dispatcher: {re.escape(endpoint)}: (.*) \(alert {re.escape(alert_id)}, attempt \d+\)"
+    )
+    return [m.group(1) for m in map(pattern.fullmatch, caplog.messages) if m is not None]
 
 
 def plate_alert() -> Alert:
@@ -134,10 +143,11 @@ async def test_an_alert_arrives_once_signed_with_the_exact_body_and_a_receipt(
     assert stats.failures_this_process == 0
 
 
-async def test_two_endpoints_with_their_own_secrets_both_get_every_alert(
+async def test_two_endpoints_with_their_own_secrets_both_get_every_alert_through_server_errors(
     tmp_path: Path, start: Callable[[Dispatcher], Running]
 ) -> None:
     first, second = RecordingReceiver().start(), RecordingReceiver(b"other-secret-9876543210").start()
+    first.fail_next = 3  # three 500s from the first: retried there, the second unaffected
     try:
         dispatcher = build(tmp_path, [endpoint("one", first), endpoint("two", second)])
         start(dispatcher)
@@ -149,13 +159,14 @@ async def test_two_endpoints_with_their_own_secrets_both_get_every_alert(
             assert sorted(a["alert_id"] for a in server.received) == sorted(a.alert_id for a in alerts)
             assert (server.rejected, server.duplicates) == (0, 0)
         assert all(set(dispatcher.outbox.delivered(a.alert_id)) == {"one", "two"} for a in alerts)
+        assert dispatcher.failures == 3 and first.fail_next == 0
     finally:
         first.stop()
         second.stop()
 
 
 async def test_while_the_receiver_is_down_alerts_are_retried_with_backoff_and_each_arrives_once(
-    tmp_path: Path, start: Callable[[Dispatcher], Running]
+    tmp_path: Path, start: Callable[[Dispatcher], Running], caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver = RecordingReceiver().start()
     receiver.stop()  # the dispatch system is down; its port is known
@@ -165,8 +176,8 @@ async def test_while_the_receiver_is_down_alerts_are_retried_with_backoff_and_ea
     for alert in alerts:
         await dispatcher.submit(alert)
     await wait_until(lambda: dispatcher.failures >= 3 * len(alerts))  # each alert refused three times
-    assert dispatcher.outbox.pending_count() == 20
-    assert "ConnectError" in dispatcher.outbox.last_errors(alerts[0].alert_id)["cad"]
+    assert dispatcher.outbox.counts().pending == 20
+    assert delivery_errors(caplog, alerts[0].alert_id, "cad")[-1].startswith("ConnectError")
 
     receiver.start()
     try:
@@ -276,7 +287,10 @@ async def test_a_hanging_endpoint_times_out_without_holding_back_the_other(
 
 
 async def test_a_wrongly_signed_delivery_is_refused_and_kept_pending(
-    tmp_path: Path, receiver: RecordingReceiver, start: Callable[[Dispatcher], Running]
+    tmp_path: Path,
+    receiver: RecordingReceiver,
+    start: Callable[[Dispatcher], Running],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong = WebhookEndpoint("cad", receiver.url, b"not-the-receivers-secret", 2.0)
     dispatcher = build(tmp_path, [wrong])
@@ -285,8 +299,8 @@ async def test_a_wrongly_signed_delivery_is_refused_and_kept_pending(
     await dispatcher.submit(alert)
     await wait_until(lambda: dispatcher.failures >= 2)
     assert receiver.received == [] and receiver.rejected >= 2
-    assert "HTTP 401: signature does not match" in dispatcher.outbox.last_errors(alert.alert_id)["cad"]
-    assert dispatcher.outbox.pending_count() == 1
+    assert "HTTP 401: signature does not match" in delivery_errors(caplog, alert.alert_id, "cad")[-1]
+    assert dispatcher.outbox.counts().pending == 1
 
 
 def test_the_receiver_refuses_stale_forged_and_malformed_requests_and_drops_duplicates(

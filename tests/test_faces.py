@@ -69,15 +69,15 @@ def test_batched_embeddings_equal_opencv_reference(
     batched = face_analyzer.embedder.embed([c.aligned for c in crops])
     reference = cv2.FaceRecognizerSF.create(str(model_store.path(ModelRole.FACE_EMBEDDER)), "")
     for crop, vector in zip(crops, batched, strict=True):
-        expected = reference.feature(crop.aligned).ravel()
-        expected /= np.linalg.norm(expected)
+        feature = np.asarray(reference.feature(crop.aligned), np.float32).ravel()
+        expected = feature / np.linalg.norm(feature)
         np.testing.assert_allclose(vector, expected, atol=1e-4)
 
 
 def test_blur_and_size_lower_quality(face_analyzer: FaceAnalyzer, portraits: dict[str, Image]) -> None:
     image = portraits["person_b_1.jpg"]
-    blurred = cv2.GaussianBlur(image, (0, 0), 6)
-    small = cv2.resize(image, None, fx=0.08, fy=0.08, interpolation=cv2.INTER_AREA)
+    blurred = np.asarray(cv2.GaussianBlur(image, (0, 0), 6), np.uint8)
+    small = np.asarray(cv2.resize(image, None, fx=0.08, fy=0.08, interpolation=cv2.INTER_AREA), np.uint8)
     [sharp_crop] = face_analyzer.crops(image, face_analyzer.detect([image])[0])
     [blur_crop] = face_analyzer.crops(blurred, face_analyzer.detect([blurred])[0])
     assert blur_crop.quality.sharpness < sharp_crop.quality.sharpness / 10

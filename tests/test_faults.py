@@ -35,9 +35,11 @@ from cluster.live_demo import enrol_demo_lists
 from cluster.pipeline import DISPATCHER_NAME, MATCHER_NAME, shard_name, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import FACES
+from serve.apps import ModelApp
 from serve.face_analyzer import FaceAnalyzer
 from tests.mjpeg_server import MjpegServer
-from tests.ray_nodes import LocalCluster, poll_until
+from tests.ray_nodes import LocalCluster
+from tests.waiting import poll_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.models]
 NAMESPACE = "safecity"
@@ -46,8 +48,8 @@ EXPECTED = {("gate", "subject-a"), ("road", "MLB803"), ("live", "subject-a"), ("
 PERSON_A, PERSON_B = FACES / "person_a_2.jpg", FACES / "person_b_2.jpg"
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-    """Poll ``condition`` (the harness's ``poll_until``); the seconds it took to hold."""
+def seconds_until(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Poll ``condition`` with ``poll_until``; the seconds it took to hold (a recovery time)."""
     started = time.monotonic()
     poll_until(condition, timeout_s, what)
     return time.monotonic() - started
@@ -55,7 +57,9 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> floa
 
 def camera(index: int) -> CameraStats:
     """The counters of camera ``index`` (its shard's current incarnation)."""
-    [row] = ray.get(ray.get_actor(shard_name(index), NAMESPACE).stats.remote(), timeout=10)
+    shard: Any = ray.get_actor(shard_name(index), NAMESPACE)
+    rows: list[CameraStats] = ray.get(shard.stats.remote(), timeout=10)
+    [row] = rows
     return row
 
 
@@ -68,7 +72,8 @@ def analysed(index: int) -> int:
 
 
 def stored_alerts() -> int:
-    stats: DispatchStats = ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).stats.remote(), timeout=30)
+    dispatcher: Any = ray.get_actor(DISPATCHER_NAME, NAMESPACE)
+    stats: DispatchStats = ray.get(dispatcher.stats.remote(), timeout=30)
     return stats.outbox.alerts
 
 
@@ -91,7 +96,7 @@ def write_config(work: Path, data_dir: Path, receiver_url: str, live_url: str, s
     secret_file = work / "webhook.secret"
     secret_file.write_text(secret)
     secret_file.chmod(0o600)
-    config = {
+    config: dict[str, Any] = {
         "data_dir": str(data_dir),
         "cameras": [
             {"id": "gate", "name": "Gate", "url": str(media["fr-gate-1"]), "kind": "fr", "loop": True},
@@ -112,7 +117,7 @@ def write_config(work: Path, data_dir: Path, receiver_url: str, live_url: str, s
             "retry_max_s": 1.0,
         },
     }
-    for entry in config["cameras"]:  # type: ignore[attr-defined]
+    for entry in config["cameras"]:
         entry["analysis_fps"] = 2
     path = work / "city.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -182,15 +187,15 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
     """The faults in turn, then dispatch back; what the tests check is recorded in ``result``."""
     receiver = result.receiver
     job = cluster.submit_job(entrypoint, stop_wait_s=30)
-    wait_for(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
-    wait_for(lambda: stored_alerts() >= 3, 300, "an alert from each camera")
+    seconds_until(lambda: ray.util.list_named_actors().count(shard_name(2)) == 1, 300, "the job's actors")
+    seconds_until(lambda: stored_alerts() >= 3, 300, "an alert from each camera")
     names = [MATCHER_NAME, DISPATCHER_NAME, *(shard_name(i) for i in range(len(CAMERAS)))]
     result.placement = {name: node_of(cluster, name) for name in names}
 
     # The matcher dies: Ray restarts it; it takes back its decisions from the outbox first.
     pid = cluster.kill_actor_process(MATCHER_NAME, NAMESPACE)
-    matcher = ray.get_actor(MATCHER_NAME, NAMESPACE)
-    result.recovery_s["matcher"] = wait_for(
+    matcher: Any = ray.get_actor(MATCHER_NAME, NAMESPACE)
+    result.recovery_s["matcher"] = seconds_until(
         lambda: (
             restarted(cluster, MATCHER_NAME, pid)
             and ray.get(matcher.stats.remote(), timeout=30).recovered_decisions >= 3
@@ -201,7 +206,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
 
     # The dispatcher dies: Ray restarts it; nothing is lost from the outbox.
     pid = cluster.kill_actor_process(DISPATCHER_NAME, NAMESPACE)
-    result.recovery_s["dispatcher"] = wait_for(
+    result.recovery_s["dispatcher"] = seconds_until(
         lambda: restarted(cluster, DISPATCHER_NAME, pid) and stored_alerts() >= 3,
         120,
         "the dispatcher to restart",
@@ -209,8 +214,8 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
 
     # A Serve replica dies: Serve starts another; the gate camera is analysed again.
     before = analysed(0)
-    pid = cluster.kill_serve_replica("detectors")
-    result.recovery_s["serve replica"] = wait_for(
+    pid = cluster.kill_serve_replica(ModelApp.DETECTORS)
+    result.recovery_s["serve replica"] = seconds_until(
         lambda: analysed(0) >= before + 3, 180, "the gate camera to be analysed by a new replica"
     )
 
@@ -219,13 +224,13 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
     ray.get(ray.get_actor(DISPATCHER_NAME, NAMESPACE).inject_submit_failures.remote(2))
     pid = cluster.kill_actor_process(shard_name(2), NAMESPACE)
     live.show([standing([PERSON_B])])
-    result.recovery_s["camera shard"] = wait_for(
+    result.recovery_s["camera shard"] = seconds_until(
         lambda: restarted(cluster, shard_name(2), pid) and analysed(2) >= 1, 120, "the live shard"
     )
-    wait_for(lambda: stored_alerts() >= 4, 180, "the new subject's alert, after retries")
+    seconds_until(lambda: stored_alerts() >= 4, 180, "the new subject's alert, after retries")
     live.show([standing([PERSON_B, PERSON_A])])  # the first subject in view again
     seen = analysed(2)
-    wait_for(lambda: analysed(2) >= seen + 10, 120, "the live camera to see both subjects")
+    seconds_until(lambda: analysed(2) >= seen + 10, 120, "the live camera to see both subjects")
     result.live_matcher_retries = camera(2).matcher_retries
 
     # Node b dies whole (raylet and workers): its shards and replicas restart on the head.
@@ -233,7 +238,7 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
     killed_at = time.monotonic()
     cluster.kill_node()
     for index in lost:
-        wait_for(lambda i=index: analysed(i) >= 3, 240, f"camera {CAMERAS[index]} on the survivor")
+        seconds_until(lambda i=index: analysed(i) >= 3, 240, f"camera {CAMERAS[index]} on the survivor")
     result.recovery_s["node"] = time.monotonic() - killed_at
 
     # The whole job restarts: stopped (SIGTERM, then SIGKILL), submitted again.
@@ -247,14 +252,16 @@ def run_scenario(cluster: LocalCluster, result: Scenario, entrypoint: list[str],
         fresh = actor_id(cluster, shard_name(index)) not in ("", first_run[index])
         return fresh and analysed(index) >= 10
 
-    wait_for(lambda: all(new_job_analysing(i) for i in range(len(CAMERAS))), 300, "the new job's cameras")
+    seconds_until(
+        lambda: all(new_job_analysing(i) for i in range(len(CAMERAS))), 300, "the new job's cameras"
+    )
     result.recovery_s["job restart"] = time.monotonic() - restarted_at
     result.alerts_after_restart = stored_alerts()
 
     # Dispatch comes back: everything pending is delivered.
     back_at = time.monotonic()
     receiver.start()
-    wait_for(lambda: len(receiver.received) >= result.alerts_after_restart, 120, "delivery")
+    seconds_until(lambda: len(receiver.received) >= result.alerts_after_restart, 120, "delivery")
     result.delivered_in_s = time.monotonic() - back_at
     result.state_api = cluster.state_api_dump()
     cluster.stop_job(job)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
-from actors.camera.letterbox import DEFAULT_CANVAS, PAD_VALUE, Canvas, letterbox
+from actors.camera.letterbox import DEFAULT_CANVAS, PAD_VALUE, Canvas, LetterboxTransform, letterbox
 
 SQUARE = Canvas(640, 640)
 CANVASES = [SQUARE, DEFAULT_CANVAS, Canvas(384, 640)]
 SHAPES = [(480, 640), (640, 480), (1080, 1920), (1920, 1080), (301, 977), (977, 301), (1, 1), (3, 7)]
+
+
+def on_canvas(transform: LetterboxTransform, xyxy: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Frame boxes where the letterbox put them: scaled per axis, then shifted by the padding."""
+    scale = [transform.scale_x, transform.scale_y] * 2
+    return np.asarray(xyxy * scale + [transform.pad_x, transform.pad_y] * 2, np.float64)
 
 
 @pytest.mark.parametrize("canvas", CANVASES, ids=lambda c: f"{c.width_px}x{c.height_px}")
@@ -21,9 +28,9 @@ def test_round_trip_is_exact_and_the_image_is_centred(canvas: Canvas, shape: tup
     assert out.shape == (canvas.height_px, canvas.width_px, 3) and out.dtype == np.uint8
     assert canvas.fits(out)
     boxes = np.array([[0, 0, width, height], [width * 0.1, height * 0.2, width * 0.6, height * 0.9]])
-    np.testing.assert_allclose(transform.to_source(transform.to_canvas(boxes)), boxes, atol=1e-3)
+    np.testing.assert_allclose(transform.to_source(on_canvas(transform, boxes)), boxes, atol=1e-3)
     # The image fills one axis and is centred on the other (within a pixel); the rest is grey.
-    x1, y1, x2, y2 = transform.to_canvas(np.array([[0, 0, width, height]]))[0]
+    x1, y1, x2, y2 = on_canvas(transform, np.array([[0, 0, width, height]], np.float64))[0]
     assert (x1, x2) == (0, canvas.width_px) or (y1, y2) == (0, canvas.height_px)
     assert abs(x1 - (canvas.width_px - x2)) <= 1 and abs(y1 - (canvas.height_px - y2)) <= 1
     top, bottom, left, right = int(y1), int(np.ceil(y2)), int(x1), int(np.ceil(x2))

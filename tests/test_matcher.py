@@ -50,7 +50,7 @@ def decider(cooldown_s: float = 60.0) -> MatchDecider:
 
 
 def face(track: int, at: float, cosine: float = 0.7, camera: CameraRef = CAMERA) -> FaceObservation:
-    return FaceObservation(camera, track, at, near(SUBJECT_VECTOR, cosine), b"\xff\xd8jpeg", 0.9)
+    return FaceObservation(camera, track, at, near(SUBJECT_VECTOR, cosine), b"\xff\xd8jpeg")
 
 
 def plate(track: int, at: float, text: str = "MLB803") -> PlateObservation:
@@ -92,7 +92,7 @@ def test_one_alert_per_track_and_cooldown_per_subject_and_camera() -> None:
 
 def test_strangers_give_nothing_and_are_not_remembered() -> None:
     matcher = decider()
-    stranger = FaceObservation(CAMERA, 9, 1_000.0, unit(RNG.normal(size=128)), b"jpeg", 0.9)
+    stranger = FaceObservation(CAMERA, 9, 1_000.0, unit(RNG.normal(size=128)), b"jpeg")
     assert settled(matcher, matcher.decide_face(stranger)) == "no-match"
     assert matcher._decided_tracks == {}  # a stranger's track may still match later (better crop)
     assert settled(matcher, matcher.decide_face(face(9, 1_001.0))) == "alert"

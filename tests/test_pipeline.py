@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,20 +26,12 @@ from cluster.pipeline import RunningPipeline, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import FACES, SAMPLE_CONFIG
 from serve.face_analyzer import FaceAnalyzer
-from tests.streams import RtspServer, write_jpeg_frames
+from tests.prometheus import Prometheus
+from tests.streams import RtspServer, free_port, write_jpeg_frames
+from tests.waiting import poll_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.models]
 SECRET_ENV = "SAFECITY_TEST_WEBHOOK_SECRET"
-
-
-def wait_for(
-    condition: Callable[[], bool], timeout_s: float, what: str, details: Callable[[], str] = lambda: ""
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; {details()}")
-        time.sleep(0.2)
 
 
 @dataclass
@@ -48,11 +39,12 @@ class Scenario:
     data_dir: Path
     receiver: AlertReceiver
     pending_while_down: int = 0
-    received_while_down: int = 0
     drained: bool = False
     camera_stats: dict[str, CameraStats] = field(default_factory=dict)
     rtsp_reconnects_before_cut: int = 0
     rtsp_after_reconnect: CameraStats | None = None
+    scraped_first: dict[str, float] = field(default_factory=dict)  # Prometheus, early in the run
+    scraped_last: dict[str, float] = field(default_factory=dict)  # Prometheus, at the end
 
     def alerts_from(self, camera_id: str) -> list[dict[str, Any]]:
         return [a for a in self.receiver.received if a["camera"]["id"] == camera_id]
@@ -119,62 +111,110 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
             ),
         }
     )
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    metrics_port = free_port()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _metrics_export_port=metrics_port)
+    prometheus = Prometheus(work / "prometheus", [f"127.0.0.1:{metrics_port}"]).start()
     result = Scenario(data_dir, receiver)
     try:
         pipeline = start_pipeline(config)
+        poll_until(
+            lambda: bool(scrape(prometheus).get("rtsp-fr analysed")),
+            timeout=90,
+            what="Prometheus to scrape the RTSP camera's analysed frames from Ray's endpoint",
+        )
+        result.scraped_first = scrape(prometheus)
         files = ("file-fr", "file-strangers")
-        wait_for(
+        poll_until(
             lambda: (
                 all(stats_by_camera(pipeline)[c].state == "ended" for c in files)
                 and stats_by_camera(pipeline)["file-anpr"].frames_analysed >= 4
                 and stats_by_camera(pipeline)["rtsp-fr"].frames_analysed >= 30
             ),
-            timeout_s=180,
+            timeout=180,
             what="the file cameras to end and the others to show a full pass",
         )
-        wait_for(
+        poll_until(
             lambda: ray.get(pipeline.dispatcher.stats.remote()).outbox.alerts >= 3,
-            timeout_s=120,
+            timeout=120,
             what="three alerts in the outbox",
             details=lambda: (
                 f"cameras {pipeline.camera_stats()}; matcher {ray.get(pipeline.matcher.stats.remote())}"
             ),
         )
         result.pending_while_down = ray.get(pipeline.dispatcher.stats.remote()).outbox.pending
-        result.received_while_down = len(receiver.received)
 
         stored = ray.get(pipeline.dispatcher.stats.remote()).outbox.alerts
         ray.kill(pipeline.dispatcher, no_restart=False)  # the dispatcher process dies; Ray restarts it
         receiver.start()  # dispatch comes back
         # Nothing calls the restarted dispatcher: it resumes delivering by itself.
-        wait_for(lambda: len(receiver.received) >= stored, 60, "the restarted dispatcher to deliver")
+        poll_until(lambda: len(receiver.received) >= stored, 60, "the restarted dispatcher to deliver")
         result.drained = bool(ray.get(pipeline.dispatcher.drain.remote(60)))
 
         result.rtsp_reconnects_before_cut = stats_by_camera(pipeline)["rtsp-fr"].reconnects
         rtsp.stop()  # cut the RTSP stream
-        wait_for(
+        poll_until(
             lambda: stats_by_camera(pipeline)["rtsp-fr"].state != "streaming", 30, "the cut to be noticed"
         )
         rtsp.start()
         read_at_restart = stats_by_camera(pipeline)["rtsp-fr"].frames_read
-        wait_for(
+        poll_until(
             lambda: stats_by_camera(pipeline)["rtsp-fr"].frames_read > read_at_restart + 10,
-            timeout_s=60,
+            timeout=60,
             what="the RTSP camera to stream again",
         )
         result.rtsp_after_reconnect = stats_by_camera(pipeline)["rtsp-fr"]
         result.camera_stats = stats_by_camera(pipeline)
+        first_analysed = result.scraped_first["rtsp-fr analysed"]
+        poll_until(
+            lambda: (
+                scrape(prometheus).get("rtsp-fr analysed", 0.0) > first_analysed
+                and scrape(prometheus).get("outbox delivered", 0.0) >= 3
+            ),
+            timeout=60,
+            what="the scraped series to move",
+            details=lambda: str(scrape(prometheus)),
+        )
+        result.scraped_last = scrape(prometheus)
         pipeline.stop(drain_timeout_s=30)
         yield result
     finally:
+        prometheus.stop()
         ray.shutdown()
         rtsp.stop()
         receiver.stop()
 
 
+def scrape(prometheus: Prometheus) -> dict[str, float]:
+    """SafeCity's series as Prometheus stored them, summed over the processes that reported them."""
+    queries = {
+        "rtsp-fr analysed": 'sum(ray_safecity_camera_frames_analysed_total{camera="rtsp-fr"})',
+        "rtsp-fr read": 'sum(ray_safecity_camera_frames_read_total{camera="rtsp-fr", kind="fr"})',
+        "face alerts": 'sum(ray_safecity_matcher_alerts_total{kind="face"})',
+        "no-match decisions": 'sum(ray_safecity_matcher_decisions_total{outcome="no-match"})',
+        "watchlist photos": "max(ray_safecity_watchlist_photos)",
+        "outbox delivered": "max(ray_safecity_outbox_delivered)",
+        "round trips": "sum(ray_safecity_dispatch_round_trip_seconds_count)",
+        "detector batches": 'sum(ray_serve_batches_processed_total{deployment="detectors"})',
+    }
+    found = {}
+    for name, expression in queries.items():
+        rows = prometheus.query(expression)
+        if rows:
+            found[name] = rows[0][1]
+    return found
+
+
+def test_prometheus_scrapes_safecity_series_that_move(scenario: Scenario) -> None:
+    first, last = scenario.scraped_first, scenario.scraped_last
+    assert last["rtsp-fr analysed"] > first["rtsp-fr analysed"] > 0
+    assert last["rtsp-fr read"] >= last["rtsp-fr analysed"]
+    assert last["face alerts"] >= 2 and last["no-match decisions"] >= 1
+    assert last["watchlist photos"] >= 2
+    assert last["outbox delivered"] >= 3 and last["round trips"] >= 3
+    assert last["detector batches"] > 0  # Ray Serve's own batch series, used by the dashboard
+
+
 def test_alerts_wait_in_the_outbox_while_dispatch_is_down(scenario: Scenario) -> None:
-    assert scenario.received_while_down == 0
     assert scenario.pending_while_down >= 3
 
 

@@ -95,9 +95,9 @@ def test_light_text_on_a_dark_plate_is_found() -> None:
 def test_tilted_line_is_measured_and_cut_out_level() -> None:
     plate = _plate(420, 220)
     _text(plate, "ABC 1234", (40, 130), 2.0)
-    tilted = cv2.warpAffine(
-        plate, cv2.getRotationMatrix2D((210, 110), -8, 1.0), (420, 220), borderValue=235
-    )  # OpenCV's positive angles turn anticlockwise; -8 tilts the line down to the right
+    # OpenCV's positive angles turn anticlockwise; -8 tilts the line down to the right.
+    rotation = cv2.getRotationMatrix2D((210, 110), -8, 1.0)
+    tilted = np.asarray(cv2.warpAffine(plate, rotation, (420, 220), borderValue=235), np.uint8)
     [line] = find_text_lines(tilted)
     assert line.angle_deg == pytest.approx(8, abs=1.5)
     level = line_image(tilted, line, height_px=64, margin=0.08)
@@ -118,7 +118,7 @@ def test_lines_match_the_drawn_lines_of_generated_plates() -> None:
     matched = 0
     for sample in samples:
         x0, y0, x1, y1 = clip_box(sample.box, sample.image.shape[1], sample.image.shape[0])
-        grey = cv2.cvtColor(sample.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+        grey = np.asarray(cv2.cvtColor(sample.image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), np.uint8)
         found = [
             (b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0)
             for b in (line.box for line in number_lines(find_text_lines(grey)))

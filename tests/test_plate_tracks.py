@@ -57,7 +57,7 @@ def test_after_the_first_reads_only_crops_as_good_as_the_best_are_read() -> None
 
 
 def test_one_read_in_flight_per_track() -> None:
-    book = PlateTrackBook()
+    book = PlateTrackBook(min_reads=2, max_reads=4)
     assert book.offer(1, 0.5)
     assert not book.offer(1, 0.9)  # the first read has not come back yet
     assert book.offer(2, 0.5)  # another track is independent
@@ -75,7 +75,7 @@ def test_a_cancelled_read_does_not_count_against_the_budget() -> None:
 
 
 def test_confident_single_read_shortcut_and_settling() -> None:
-    book = PlateTrackBook(min_reads=3, shortcut_confidence=0.9)
+    book = PlateTrackBook(min_reads=3, max_reads=4, shortcut_confidence=0.9)
     verdict = offer_and_add(book, 1, [read("MLB803", 0.95), read("MLB803", 0.97)], b"x")
     assert verdict is not None and book.decided(1)
     book.settle(1)
@@ -83,7 +83,7 @@ def test_confident_single_read_shortcut_and_settling() -> None:
 
 
 def test_a_settled_track_ignores_a_read_that_was_in_flight() -> None:
-    book = PlateTrackBook(min_reads=1)
+    book = PlateTrackBook(min_reads=1, max_reads=4)
     assert book.offer(1, 0.5)
     book.settle(1)
     assert book.add(1, [read("MLB803", 0.99)], b"") is None
@@ -99,7 +99,7 @@ def test_reads_where_ocr_saw_nothing_do_not_count_towards_min_reads() -> None:
 
 
 def test_a_confident_read_that_fits_no_format_takes_no_shortcut() -> None:
-    book = PlateTrackBook(min_reads=2, shortcut_confidence=0.9)
+    book = PlateTrackBook(min_reads=2, max_reads=4, shortcut_confidence=0.9)
     assert offer_and_add(book, 1, [read("MLB803", 0.95, fits=False)]) is None
     assert not book.decided(1)
     assert offer_and_add(book, 2, [read("MLB803", 0.85)]) is None

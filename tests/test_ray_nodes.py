@@ -9,7 +9,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.ray_nodes import LocalCluster, poll_until
+from tests.ray_nodes import LocalCluster
+from tests.waiting import poll_until
 
 NAMESPACE = "safecity-test"
 # The job's driver: one restartable named actor on node b (by its resource), one on the head; then it waits

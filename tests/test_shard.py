@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
+from actors.backoff import Backoff
 from actors.camera.latest_frame import Frame
-from actors.camera.shard import CameraShard, CameraSpec, CameraWorker, ShardSettings
-from actors.dispatch.backoff import Backoff
+from actors.camera.shard import CameraShard, CameraSpec, CameraWorker
 from actors.face_matcher import WatchlistMatcher
 from actors.hotlist import HotlistMatcher
 from actors.matcher import FaceObservation, MatchDecider, PlateObservation
 from actors.watchlist import EnrolledPhoto, Subject, WatchlistSnapshot
+from cluster.config import SafeCityConfig
 from serve.alerts import CameraRef
 from serve.errors import StoreError
 from serve.face_analyzer import landmarks_from_box
@@ -35,6 +37,7 @@ from serve.types import (
     PlateChip,
     Shed,
 )
+from tests.settings import shard_settings
 
 FRAME_W, FRAME_H = 960, 540
 T0 = 1_750_000_000.0
@@ -123,7 +126,7 @@ def make_shard(
     models: FakeModels, matcher: FakeMatcher, *, faces: bool = False, plates: bool = True
 ) -> tuple[CameraShard, CameraWorker]:
     spec = CameraSpec(CameraRef("cam-1", "Camera 1", "anpr"), "unused.mp4", 2.0, faces=faces, plates=plates)
-    settings = ShardSettings(plate_min_reads=2, plate_max_reads=4, matcher_retry=Backoff(0.001, 0.002))
+    settings = shard_settings(plate_min_reads=2, plate_max_reads=4, matcher_retry=Backoff(0.001, 0.002))
     shard = CameraShard([spec], settings, models, matcher)
     return shard, shard.workers[0]
 
@@ -146,6 +149,8 @@ def test_each_frame_is_one_detector_request_asking_for_what_its_camera_needs(
     assert [(f.faces, f.plates) for f in models.detected] == [(faces, plates)] * 3
     assert [f.captured_at for f in models.detected] == [frame(i).captured_at for i in range(3)]
     assert models.read_calls == (2 if plates else 0) and (models.embed_calls > 0) == faces
+    age = worker.stats().analysed_frame_age_s  # the last analysed frame's age when detected
+    assert age == pytest.approx(time.time() - frame(2).captured_at, abs=5.0)
 
 
 def test_a_settled_plate_track_is_never_read_again() -> None:
@@ -341,16 +346,27 @@ def test_a_restarted_shard_does_not_reuse_track_ids_the_matcher_already_decided(
     spec = CameraSpec(CameraRef("cam-1", "Camera 1", "fr"), "unused.mp4", 2.0, faces=True, plates=False)
 
     models = PeopleInView([subject_a])
-    before = CameraShard([spec], ShardSettings(), models, matcher, clock=lambda: T0)
+    before = CameraShard([spec], shard_settings(), models, matcher, clock=lambda: T0)
     analyse(before, before.workers[0], range(3))
     assert matcher.alerted == ["subject-a"]
 
     # The shard's process dies and Ray starts a new one: a new shard, its trackers new too. Subject B
     # is the first face it sees; then subject A, still in view, is tracked again.
     models.people = [subject_b]
-    after = CameraShard([spec], ShardSettings(), models, matcher, clock=lambda: T0 + 2.0)
+    after = CameraShard([spec], shard_settings(), models, matcher, clock=lambda: T0 + 2.0)
     analyse(after, after.workers[0], range(3, 5))
     models.people = [subject_b, subject_a]
     analyse(after, after.workers[0], range(5, 8))
     assert matcher.alerted == ["subject-a", "subject-b"]  # B alerts; A's new track is in cooldown
     assert matcher.decider.counts.get("cooldown") == 1
+
+
+@pytest.mark.parametrize("max_age_s", [3.0, 5.0])
+def test_a_track_lives_as_long_as_the_config_says(max_age_s: float) -> None:
+    config = SafeCityConfig.model_validate({"pipeline": {"track_max_age_s": max_age_s}})
+    spec = CameraSpec(CameraRef("cam-1", "Camera 1", "fr"), "unused.mp4", 2.0, faces=True, plates=True)
+    shard = CameraShard([spec], config.shard_settings(), FakeModels(), FakeMatcher())
+    for tracker in (shard.workers[0].face_tracker, shard.workers[0].plate_tracker):
+        [track] = tracker.update(np.array([[0, 0, 50, 50]], np.float32), at=T0)
+        assert tracker.expired(at=T0 + max_age_s - 0.5) == []  # still the same person or car
+        assert tracker.expired(at=T0 + max_age_s + 0.5) == [track]

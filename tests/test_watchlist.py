@@ -84,7 +84,8 @@ def test_remove_deletes_subject_and_photos(store: WatchlistStore, face_analyzer:
 
 def _two_faces(tmp_path: Path) -> Path:
     left, right = read_image(FACES / "person_a_2.jpg"), read_image(FACES / "person_b_2.jpg")
-    right = cv2.resize(right, (round(right.shape[1] * left.shape[0] / right.shape[0]), left.shape[0]))
+    size = (round(right.shape[1] * left.shape[0] / right.shape[0]), left.shape[0])
+    right = np.asarray(cv2.resize(right, size), np.uint8)
     path = tmp_path / "two_faces.jpg"
     path.write_bytes(encode_jpeg(np.hstack([left, right])))
     return path
@@ -92,8 +93,8 @@ def _two_faces(tmp_path: Path) -> Path:
 
 def _refusals(tmp_path: Path) -> list[tuple[PhotoUpload, type[Exception], str]]:
     sharp = read_image(FACES / "person_b_1.jpg")
-    blurred = cv2.GaussianBlur(sharp, (0, 0), 8)
-    tiny = cv2.resize(sharp, None, fx=0.12, fy=0.12, interpolation=cv2.INTER_AREA)
+    blurred = np.asarray(cv2.GaussianBlur(sharp, (0, 0), 8), np.uint8)
+    tiny = np.asarray(cv2.resize(sharp, None, fx=0.12, fy=0.12, interpolation=cv2.INTER_AREA), np.uint8)
     return [
         (
             PhotoUpload("notes.jpg", b"this is not an image"),

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from serve.canvas import DEFAULT_CANVAS, Canvas
 from serve.errors import ConfigError, ModelCorruptError
-from serve.letterbox import DEFAULT_CANVAS, Canvas, LetterboxTransform, letterbox
+from serve.letterbox import LetterboxTransform, letterbox
 from serve.yolo_detector import YoloDetector
 from serve.yolo_processing import decode_batch, decode_image, nms, to_blob, to_canvases
 
@@ -141,7 +142,7 @@ def test_detector_batches_on_its_canvas_and_answers_in_image_pixels() -> None:
     assert [blob.shape for blob in session.blobs] == [(2, 3, 384, 640)]
     assert [d.xyxy.tolist() for d in found] == [[[180, 80, 220, 120]], [[90, 52, 110, 72]]]
     assert detector.detect([]) == []
-    detector.warm_up()
+    assert detector.warm_up().xyxy.tolist() == [[90, 52, 110, 72]]
     assert session.blobs[-1].shape == (1, 3, 384, 640)
 
 

@@ -13,34 +13,36 @@ from actors.actor_address import ActorAddress
 from actors.camera.shard import CameraShard, CameraSpec, ShardSettings
 from actors.camera.stats import CameraStats
 from actors.matcher import FaceObservation, PlateObservation
+from actors.metrics import CameraMetrics, export_forever
+from serve.apps import ModelApp
 from serve.types import DetectorFrame, EmbeddedFace, FaceChip, FrameDetections, OcrRead, PlateChip, Shed
 
 
 class ServeModels:
     """:class:`ModelClients` over the three Serve applications."""
 
-    def __init__(self, app_names: dict[str, str]) -> None:
+    def __init__(self, app_names: dict[ModelApp, str]) -> None:
         self._app_names = dict(app_names)
-        self._handles: dict[str, Any] = {}
+        self._handles: dict[ModelApp, Any] = {}
 
-    def _handle(self, role: str) -> Any:
+    def _handle(self, app: ModelApp) -> Any:
         """The app's handle; only the models some camera needs are deployed."""
-        if role not in self._handles:
-            if role not in self._app_names:
-                raise RuntimeError(f"model '{role}' is not deployed: no camera of this kind was configured")
-            self._handles[role] = serve.get_app_handle(self._app_names[role])
-        return self._handles[role]
+        if app not in self._handles:
+            if app not in self._app_names:
+                raise RuntimeError(f"model '{app}' is not deployed: no camera of this kind was configured")
+            self._handles[app] = serve.get_app_handle(self._app_names[app])
+        return self._handles[app]
 
     async def detect(self, frame: DetectorFrame) -> FrameDetections | Shed:
-        result: FrameDetections | Shed = await self._handle("detectors").detect.remote(frame)
+        result: FrameDetections | Shed = await self._handle(ModelApp.DETECTORS).detect.remote(frame)
         return result
 
     async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed:
-        result: EmbeddedFace | Shed = await self._handle("face_embedder").embed.remote(chip)
+        result: EmbeddedFace | Shed = await self._handle(ModelApp.FACE_EMBEDDER).embed.remote(chip)
         return result
 
     async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed:
-        result: list[OcrRead] | Shed = await self._handle("plate_reader").read.remote(chip)
+        result: list[OcrRead] | Shed = await self._handle(ModelApp.PLATE_READER).read.remote(chip)
         return result
 
 
@@ -65,7 +67,7 @@ class CameraShardActor:
         self,
         cameras: Sequence[CameraSpec],
         settings: ShardSettings,
-        app_names: dict[str, str],
+        app_names: dict[ModelApp, str],
         matcher: ActorAddress,
     ) -> None:
         models, matcher_client = ServeModels(app_names), MatcherHandle(matcher.handle())
@@ -74,6 +76,10 @@ class CameraShardActor:
         # An async actor's constructor runs on its event loop: analysis starts here, so a shard Ray
         # restarts after a crash (on this node or another) reconnects its cameras by itself.
         self._task = asyncio.get_running_loop().create_task(self._shard.run(self._stop))
+        metrics = CameraMetrics([spec.ref for spec in cameras])
+        self._exporter = asyncio.get_running_loop().create_task(
+            export_forever(lambda: metrics.record(self._shard.stats()))
+        )
 
     async def ready(self) -> bool:
         """True while analysing (the constructor has run and the shard has not stopped)."""
@@ -83,6 +89,7 @@ class CameraShardActor:
         """Stop analysing and close the streams."""
         self._stop.set()
         await self._task
+        self._exporter.cancel()
 
     def stats(self) -> list[CameraStats]:
         """Per-camera counters."""

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from actors.backoff import Backoff
 from actors.camera.source import FrameCapture, open_capture, redact
-from actors.dispatch.backoff import Backoff
 from serve.errors import EndOfStreamError, StreamError
 from serve.imaging import Image
 
@@ -28,6 +28,16 @@ class Frame:
     image: Image
     captured_at: float
     seq: int
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """How a camera's stream is opened, read and reconnected (the config's ``pipeline`` section)."""
+
+    open_timeout_s: float
+    read_timeout_s: float
+    stall_timeout_s: float
+    reconnect: Backoff
 
 
 @dataclass(frozen=True)
@@ -49,22 +59,20 @@ class LatestFrameReader:
 
     After an open or read error, or a stall (frames more than ``stall_timeout_s`` apart; a read
     already gives up after ``min(read_timeout_s, stall_timeout_s)``), the capture is closed and opened
-    again after an exponential, jittered ``backoff`` delay. A file that does not loop ends the reader
-    (state ``ended``). ``seq`` grows by one per decoded frame across reconnects; ``captured_at`` is
-    ``clock()`` (unix seconds) when the frame was decoded. Failures, recoveries and the end of a file
-    are logged under ``camera_id`` (the redacted url when none is given).
+    again after an exponential, jittered ``reconnect`` delay (all four from ``settings``). A file that
+    does not loop ends the reader (state ``ended``). ``seq`` grows by one per decoded frame across
+    reconnects; ``captured_at`` is ``clock()`` (unix seconds) when the frame was decoded. Failures,
+    recoveries and the end of a file are logged under ``camera_id`` (the redacted url when none is
+    given).
     """
 
     def __init__(
         self,
         url: str,
+        settings: StreamSettings,
         *,
         camera_id: str | None = None,
         loop_files: bool = False,
-        backoff: Backoff | None = None,
-        stall_timeout_s: float = 15.0,
-        open_timeout_s: float = 10.0,
-        read_timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         opener: Opener = open_capture,
@@ -72,10 +80,7 @@ class LatestFrameReader:
         self.url = url
         self.camera_id = camera_id
         self.loop_files = loop_files
-        self.backoff = backoff or Backoff(initial_s=1.0, maximum_s=60.0)
-        self.stall_timeout_s = stall_timeout_s
-        self.open_timeout_s = open_timeout_s
-        self.read_timeout_s = read_timeout_s
+        self.settings = settings
         self._clock = clock
         self._rng = rng or random.Random()
         self._opener = opener
@@ -109,7 +114,8 @@ class LatestFrameReader:
         if capture is not None:
             capture.interrupt()  # a file waiting for its next frame's time
         if self._thread.is_alive():
-            blocked_s = max(self.open_timeout_s + min(self.open_timeout_s, 3.0), self.read_timeout_s)
+            opening, reading = self.settings.open_timeout_s, self.settings.read_timeout_s
+            blocked_s = max(opening + min(opening, 3.0), reading)
             limit = blocked_s + 2.0 if timeout_s is None else timeout_s
             self._thread.join(limit)
         with self._lock:
@@ -137,12 +143,6 @@ class LatestFrameReader:
                 self._retry_delay_s,
             )
 
-    @property
-    def failures_in_a_row(self) -> int:
-        """Failures since the last decoded frame: the backoff attempt number."""
-        with self._lock:
-            return self._failures_in_a_row
-
     def _set_state(self, state: ReaderState) -> None:
         with self._lock:
             if self._state != "stopped":
@@ -156,7 +156,7 @@ class LatestFrameReader:
             self._errors += 1
             self._last_error = message
             self._failures_in_a_row += 1
-            delay = self.backoff.delay(self._failures_in_a_row, self._rng)
+            delay = self.settings.reconnect.delay(self._failures_in_a_row, self._rng)
             self._retry_delay_s = delay
             if self._state != "stopped":
                 self._state = "backoff"
@@ -170,13 +170,14 @@ class LatestFrameReader:
 
     def _run(self) -> None:
         connected_before = False
+        settings = self.settings
         while not self._stop.is_set():
             self._set_state("connecting")
             try:
                 capture = self._opener(
                     self.url,
-                    open_timeout_s=self.open_timeout_s,
-                    read_timeout_s=min(self.read_timeout_s, self.stall_timeout_s),
+                    open_timeout_s=settings.open_timeout_s,
+                    read_timeout_s=min(settings.read_timeout_s, settings.stall_timeout_s),
                     loop=self.loop_files,
                 )
             except StreamError as exc:
@@ -225,7 +226,7 @@ class LatestFrameReader:
                 log.info("camera %s: streaming again after %d failure(s)", self._name(), recovered_after)
             gap = now - last_frame_at
             last_frame_at = now
-            if gap > self.stall_timeout_s:
+            if gap > self.settings.stall_timeout_s:
                 self._fail(f"{redact(self.url)}: stalled: {gap:.1f} s without a new frame")
                 return False
         return False

@@ -6,6 +6,7 @@ import ``actors``); this module is where the camera layer takes it from.
 
 from __future__ import annotations
 
-from serve.letterbox import DEFAULT_CANVAS, PAD_VALUE, Canvas, LetterboxTransform, letterbox
+from serve.canvas import DEFAULT_CANVAS, PAD_VALUE, Canvas
+from serve.letterbox import LetterboxTransform, letterbox
 
 __all__ = ["DEFAULT_CANVAS", "PAD_VALUE", "Canvas", "LetterboxTransform", "letterbox"]

@@ -73,3 +73,58 @@ class InFlightLimiter:
             if self.in_flight == 0:
                 raise RuntimeError("InFlightLimiter.release() without a matching try_acquire()")
             self.in_flight -= 1
+
+
+class CongestionWindow:
+    """How many frames a whole shard may have at the models: additive increase, multiplicative decrease.
+
+    Many shards share the same model replicas, and each camera's own limit lets hundreds of frames
+    queue in front of them at city scale, where most go stale and are shed. Like TCP, each shard grows
+    its window by one frame per window of frames that came back fresh (younger than ``target_age_s``
+    at detection), and halves it when one came back old or was shed, at most once per window, so the
+    shards settle on sharing what the models can do with short queues. Not thread-safe: the shard's
+    event loop owns it.
+    """
+
+    def __init__(self, target_age_s: float, maximum: int, initial: float = 4.0) -> None:
+        if not target_age_s > 0:
+            raise ValueError(f"target_age_s must be positive, got {target_age_s}")
+        if maximum < 1:
+            raise ValueError(f"maximum must be at least 1, got {maximum}")
+        self.target_age_s = target_age_s
+        self.maximum = maximum
+        self.window = min(float(maximum), max(1.0, initial))
+        self.in_flight = 0
+        self.decreases = 0
+        self._sent = 0
+        self._decrease_after = 0  # frames sent before the last decrease do not decrease it again
+
+    def has_room(self) -> bool:
+        """Whether another frame may go to the models now."""
+        return self.in_flight < int(self.window)
+
+    def try_acquire(self) -> bool:
+        """Take a slot if the window has one."""
+        if not self.has_room():
+            return False
+        self.in_flight += 1
+        self._sent += 1
+        return True
+
+    def release(self, age_s: float | None) -> None:
+        """A frame came back: ``age_s`` old at detection, or ``None`` when it was shed as stale."""
+        if self.in_flight == 0:
+            raise RuntimeError("CongestionWindow.release() without a matching try_acquire()")
+        self.in_flight -= 1
+        if age_s is not None and age_s <= self.target_age_s:
+            self.window = min(float(self.maximum), self.window + 1.0 / self.window)
+        elif self._sent > self._decrease_after:  # one decrease per window of frames, not per late frame
+            self.window = max(1.0, self.window / 2)
+            self.decreases += 1
+            self._decrease_after = self._sent
+
+    def neutral(self) -> None:
+        """A frame came back without a signal (an error): give its slot back only."""
+        if self.in_flight == 0:
+            raise RuntimeError("CongestionWindow.neutral() without a matching try_acquire()")
+        self.in_flight -= 1

@@ -12,24 +12,25 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
-from actors.camera.latest_frame import Frame, LatestFrameReader
-from actors.camera.letterbox import DEFAULT_CANVAS, Canvas, letterbox
-from actors.camera.pacing import AnalysisPacer, InFlightLimiter
+from actors.backoff import Backoff
+from actors.camera.latest_frame import Frame, LatestFrameReader, StreamSettings
+from actors.camera.letterbox import Canvas, letterbox
+from actors.camera.pacing import AnalysisPacer, CongestionWindow, InFlightLimiter
 from actors.camera.stats import CameraStats, ShedCounts
-from actors.dispatch.backoff import Backoff
 from actors.matcher import FaceObservation, PlateObservation
+from actors.tracking.book import TrackBook
 from actors.tracking.face_tracks import FaceTrackBook
 from actors.tracking.plate_tracks import PlateTrackBook, plate_crop_quality
 from actors.tracking.tracker import IouTracker, track_id_base
 from serve.alerts import CameraRef
 from serve.imaging import Image, clip_box, crop, encode_jpeg, expand_box, laplacian_variance
-from serve.plate_text import DEFAULT_PLATE_FORMATS, PlateFormat
+from serve.plate_text import PlateFormat
 from serve.plate_vote import candidate
 from serve.types import (
     Box,
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 FACE_CHIP_MAX_PX = 256
 EVIDENCE_MAX_PX = 320
+# Not configured: a matcher that refused an observation (its outbox failed) is asked again soon.
+MATCHER_RETRY = Backoff(0.2, 5.0)
 
 
 class ModelClients(Protocol):
@@ -78,23 +81,24 @@ class CameraSpec:
 
 @dataclass(frozen=True)
 class ShardSettings:
-    """Per-camera limits, tracking and stream handling."""
+    """Per-camera limits, tracking and stream handling.
 
-    max_in_flight: int = 2
-    detector_canvas: Canvas = DEFAULT_CANVAS
-    track_max_age_s: float = 3.0
-    face_embeddings_per_track: int = 3
-    face_full_size_px: float = 80.0
-    plate_min_reads: int = 2
-    plate_max_reads: int = 4
-    plate_formats: Sequence[PlateFormat] = DEFAULT_PLATE_FORMATS
-    plate_max_corrections: int = 2
-    evidence_jpeg_quality: int = 85
-    open_timeout_s: float = 10.0
-    read_timeout_s: float = 10.0
-    stall_timeout_s: float = 15.0
-    reconnect: Backoff = field(default_factory=lambda: Backoff(1.0, 60.0))
-    matcher_retry: Backoff = field(default_factory=lambda: Backoff(0.2, 5.0))
+    Built from the config only (``SafeCityConfig.shard_settings``): no field has a second default here.
+    """
+
+    max_in_flight: int
+    target_detect_age_s: float  # frames back older than this shrink the shard's window (AIMD)
+    detector_canvas: Canvas
+    track_max_age_s: float
+    face_embeddings_per_track: int
+    face_full_size_px: float  # a face this size (shorter side) counts fully in the pre-embedding estimate
+    plate_min_reads: int
+    plate_max_reads: int
+    plate_formats: Sequence[PlateFormat]
+    plate_max_corrections: int
+    evidence_jpeg_quality: int
+    stream: StreamSettings
+    matcher_retry: Backoff = MATCHER_RETRY
 
 
 def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, Box, float]:
@@ -113,15 +117,7 @@ def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, 
 
 def open_reader(spec: CameraSpec, settings: ShardSettings) -> LatestFrameReader:
     """The camera's decoding thread (not started yet)."""
-    return LatestFrameReader(
-        spec.url,
-        camera_id=spec.ref.camera_id,
-        loop_files=spec.loop,
-        backoff=settings.reconnect,
-        stall_timeout_s=settings.stall_timeout_s,
-        open_timeout_s=settings.open_timeout_s,
-        read_timeout_s=settings.read_timeout_s,
-    )
+    return LatestFrameReader(spec.url, settings.stream, camera_id=spec.ref.camera_id, loop_files=spec.loop)
 
 
 class CameraWorker:
@@ -152,6 +148,8 @@ class CameraWorker:
         self.errors = 0
         self.last_error: str | None = None
         self.matcher_retries = 0
+        self.analysed_frame_age_s: float | None = None
+        self.last_sent_at = float("-inf")  # monotonic time its last frame went to the models
 
     def stats(self) -> CameraStats:
         """Counters for operators and the demo summary."""
@@ -173,6 +171,7 @@ class CameraWorker:
             plates_offered=self.plate_book.offered,
             plates_read=self.plate_book.accepted,
             matcher_retries=self.matcher_retries,
+            analysed_frame_age_s=self.analysed_frame_age_s,
         )
 
 
@@ -194,6 +193,9 @@ class CameraShard:
         self.workers = [
             CameraWorker(spec, settings, open_reader(spec, settings), started_at) for spec in cameras
         ]
+        self.window = CongestionWindow(
+            settings.target_detect_age_s, maximum=max(1, settings.max_in_flight * len(self.workers))
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._rng = random.Random()
@@ -215,12 +217,18 @@ class CameraShard:
         tick_s = min(0.05, 0.5 / fastest)
         try:
             while not stop.is_set():
-                for worker in self.workers:
+                # The camera that waited longest goes first: when the shard's window is the limit, every
+                # camera gets its turn instead of the first ones in the list taking every slot.
+                for worker in sorted(self.workers, key=lambda w: w.last_sent_at):
+                    if not self.window.has_room():
+                        break  # frames wait at their cameras, newest kept, rather than queue at the models
                     frame = worker.reader.latest()
                     if frame is None or not worker.pacer.should_analyse(frame.seq, frame.captured_at):
                         continue
                     if not worker.limiter.try_acquire():
                         continue
+                    self.window.try_acquire()  # room was checked above; nothing else takes slots
+                    worker.last_sent_at = time.monotonic()
                     task = asyncio.get_running_loop().create_task(self._analyse_and_release(worker, frame))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -232,47 +240,57 @@ class CameraShard:
                 await asyncio.to_thread(worker.reader.stop)
 
     async def _analyse_and_release(self, worker: CameraWorker, frame: Frame) -> None:
+        outcome: float | Shed | None = None
         try:
-            await self.analyse(worker, frame)
+            outcome = await self.analyse(worker, frame)
         finally:
             worker.limiter.release()
+            if isinstance(outcome, Shed):
+                self.window.release(None)
+            elif outcome is None:
+                self.window.neutral()
+            else:
+                self.window.release(outcome)
 
-    async def analyse(self, worker: CameraWorker, frame: Frame) -> None:
-        """Detect, track, and embed or read what the track books ask for; errors are counted, not raised."""
+    async def analyse(self, worker: CameraWorker, frame: Frame) -> float | Shed | None:
+        """Detect, track, and embed or read what the track books ask for; errors are counted, not raised.
+
+        Returns the frame's age when its detections came back, the :class:`Shed` when the detectors
+        dropped it as stale, or ``None`` after an error (for the shard's congestion window).
+        """
         try:
             canvas, transform = letterbox(frame.image, self.settings.detector_canvas)
             request = DetectorFrame(canvas, frame.captured_at, worker.spec.faces, worker.spec.plates)
             found = await self.models.detect(request)
             if isinstance(found, Shed):
                 worker.shed_detect += 1  # the frame went stale in the detectors' queue: the next one wins
-                return
+                return found
             faces, plates = found.faces, found.plates
+            age_s = worker.analysed_frame_age_s = time.time() - frame.captured_at
             async with worker.tracking_lock:
                 if frame.captured_at < worker.last_tracked_at:
                     worker.late += 1  # an older frame finished after a newer one: tracks moved on
-                    return
+                    return age_s
                 worker.last_tracked_at = frame.captured_at
                 face_jobs = self._track_faces(worker, frame, faces, transform.to_source) if faces else []
                 plate_jobs = self._track_plates(worker, frame, plates, transform.to_source) if plates else []
             await asyncio.gather(*face_jobs, *plate_jobs)
             worker.analysed += 1
+            return age_s
         except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
             worker.errors += 1
             error = f"{type(exc).__name__}: {exc}"
             if error != worker.last_error:  # once per new error, not once per frame
                 log.warning("camera %s: analysis failed: %s", worker.spec.ref.camera_id, error)
             worker.last_error = error
+            return None
 
     def _track_faces(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
     ) -> list[Any]:
-        boxes = to_source(detections.xyxy)
-        track_ids = worker.face_tracker.update(boxes, frame.captured_at)
-        worker.face_book.forget(worker.face_tracker.expired(frame.captured_at))
         jobs = []
-        for index, track_id in enumerate(track_ids):
-            box = _box(boxes[index])
-            score = float(detections.confidence[index])
+        tracked = _track(worker.face_tracker, worker.face_book, frame, detections, to_source)
+        for track_id, box, score in tracked:
             size = min(box[2] - box[0], box[3] - box[1])
             estimate = score * min(1.0, size / self.settings.face_full_size_px)
             if worker.face_book.offer(track_id, estimate):
@@ -296,7 +314,6 @@ class CameraShard:
             frame.captured_at,
             np.asarray(result.embedding, np.float32),
             encode_jpeg(evidence, self.settings.evidence_jpeg_quality),
-            result.crop.quality.score,
         )
         if await self._hand_over(worker, lambda: self.matcher.submit_face(observation)):
             worker.face_book.settle(track_id)
@@ -305,13 +322,9 @@ class CameraShard:
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
     ) -> list[Any]:
         """Track the plates; only crops the track's read budget accepts go to OCR."""
-        boxes = to_source(detections.xyxy)
-        track_ids = worker.plate_tracker.update(boxes, frame.captured_at)
-        worker.plate_book.forget(worker.plate_tracker.expired(frame.captured_at))
         jobs = []
-        for index, track_id in enumerate(track_ids):
-            box = _box(boxes[index])
-            score = float(detections.confidence[index])
+        tracked = _track(worker.plate_tracker, worker.plate_book, frame, detections, to_source)
+        for track_id, box, score in tracked:
             pixels = crop(frame.image, box)
             sharpness = laplacian_variance(pixels) if pixels.size else 0.0
             if worker.plate_book.offer(track_id, plate_crop_quality(box[2] - box[0], score, sharpness)):
@@ -366,6 +379,19 @@ class CameraShard:
                 with contextlib.suppress(TimeoutError):
                     delay = self.settings.matcher_retry.delay(attempt, self._rng)
                     await asyncio.wait_for(self._stopping.wait(), delay)
+
+
+def _track(
+    tracker: IouTracker, book: TrackBook[Any], frame: Frame, detections: Detections, to_source: Any
+) -> list[tuple[int, Box, float]]:
+    """Track id, box in frame pixels and score of each detection; the book forgets ended tracks."""
+    boxes = to_source(detections.xyxy)
+    track_ids = tracker.update(boxes, frame.captured_at)
+    book.forget(tracker.expired(frame.captured_at))
+    return [
+        (track_id, _box(boxes[index]), float(detections.confidence[index]))
+        for index, track_id in enumerate(track_ids)
+    ]
 
 
 def _box(row: Any) -> Box:

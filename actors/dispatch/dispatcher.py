@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
+from actors.backoff import Backoff
 from actors.dispatch.alert_log import AlertLog
-from actors.dispatch.backoff import Backoff
 from actors.dispatch.outbox import Delivery, Outbox, OutboxCounts
 from actors.dispatch.webhook import DeliveryError, Receipt, WebhookEndpoint, post_alert
 from serve.alerts import Alert

@@ -213,15 +213,6 @@ class Outbox:
             ).fetchall()
         return [bytes(row[0]) for row in rows]
 
-    def pending_count(self) -> int:
-        """Deliveries to the configured endpoints not yet acknowledged."""
-        with self._lock:
-            (count,) = self._db.execute(
-                f"SELECT COUNT(*) FROM deliveries WHERE delivered_at IS NULL AND {self._in_endpoints}",
-                self.endpoints,
-            ).fetchone()
-        return int(count)
-
     def delivered(self, alert_id: str) -> dict[str, dict[str, Any]]:
         """Receipts of an alert, by endpoint (only the endpoints that acknowledged it)."""
         with self._lock:
@@ -230,16 +221,6 @@ class Outbox:
                 (alert_id,),
             ).fetchall()
         return {endpoint: json.loads(receipt) for endpoint, receipt in rows}
-
-    def last_errors(self, alert_id: str) -> dict[str, str]:
-        """The last error of each endpoint that has not acknowledged the alert yet and failed before."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT endpoint, last_error FROM deliveries WHERE alert_id = ? AND delivered_at IS NULL "
-                "AND last_error IS NOT NULL",
-                (alert_id,),
-            ).fetchall()
-        return dict(rows)
 
     def log_batch(self, new_part: str, limit: int) -> tuple[str, list[tuple[str, bytes]]]:
         """The next alerts to write to the alert log, as (part name, [(alert_id, body)]).

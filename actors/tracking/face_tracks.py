@@ -17,7 +17,7 @@ class _FaceTrack:
 class FaceTrackBook(TrackBook[_FaceTrack]):
     """Per-camera bookkeeping of face tracks; pure."""
 
-    def __init__(self, *, max_embeddings_per_track: int = 3, min_quality_gain: float = 0.05) -> None:
+    def __init__(self, *, max_embeddings_per_track: int, min_quality_gain: float = 0.05) -> None:
         super().__init__()
         self.max_embeddings_per_track = max_embeddings_per_track
         self.min_quality_gain = min_quality_gain

@@ -45,7 +45,7 @@ class _PlateTrack:
 class PlateTrackBook(TrackBook[_PlateTrack]):
     """Per-camera bookkeeping of plate tracks: the read budget and the vote; pure."""
 
-    def __init__(self, *, min_reads: int = 2, max_reads: int = 4, shortcut_confidence: float = 0.9) -> None:
+    def __init__(self, *, min_reads: int, max_reads: int, shortcut_confidence: float = 0.9) -> None:
         super().__init__()
         if not 1 <= min_reads <= max_reads:
             raise ValueError(f"need 1 <= min_reads <= max_reads, got {min_reads} and {max_reads}")

@@ -49,14 +49,15 @@ class IouTracker:
     """Assigns a stable track id to each detection of a camera's analysed frames.
 
     Ids count up from ``first_id``; a camera shard passes :func:`track_id_base` of its start so that a
-    restarted shard never reuses an id the matcher has already decided.
+    restarted shard never reuses an id the matcher has already decided. ``max_age_s`` is the config's
+    ``pipeline.track_max_age_s``.
     """
 
     def __init__(
         self,
         *,
+        max_age_s: float,
         iou_threshold: float = 0.3,
-        max_age_s: float = 2.0,
         max_centre_shift: float = 0.75,
         max_size_ratio: float = 2.0,
         first_id: int = 1,
@@ -118,8 +119,3 @@ class IouTracker:
         gone = [t.track_id for t in self._tracks if at - t.last_seen > self.max_age_s]
         self._tracks = [t for t in self._tracks if at - t.last_seen <= self.max_age_s]
         return gone
-
-    @property
-    def active(self) -> int:
-        """Tracks currently alive."""
-        return len(self._tracks)

@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from cluster.runtime import Runtime
+from serve.canvas import Canvas
 from serve.imaging import Image
-from serve.letterbox import Canvas, letterbox
+from serve.letterbox import letterbox
 from serve.models.registry import ModelRole
 from serve.yolo_detector import YoloDetector
 
 OLD_CANVAS = Canvas(640, 640)
 
 Work = Callable[[], object]
+Detect = Callable[[list[Image]], object]
 
 
 @dataclass(frozen=True)
@@ -61,23 +63,28 @@ def interleaved_rates(old: Work, new: Work, items: int, repeat: int) -> tuple[fl
 
 
 def _measure(
-    old_model: Any, new: YoloDetector, images: Sequence[Image], repeat: int
+    other: Detect, other_canvas: Canvas, new: YoloDetector, images: Sequence[Image], repeat: int
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Items/s at batch 1 and batch ``len(images)``: ``old_model`` (ultralytics) and ``new``."""
-    old_in = [letterbox(image, OLD_CANVAS)[0] for image in images]
+    """Items/s at batch 1 and batch ``len(images)`` of ``other`` (on its canvas) and ``new``, alternating."""
+    other_in = [letterbox(image, other_canvas)[0] for image in images]
     new_in = [letterbox(image, new.canvas)[0] for image in images]
+    n = len(images)
+    other_1, new_1 = interleaved_rates(
+        lambda: [other([im]) for im in other_in], lambda: [new.detect([im]) for im in new_in], n, repeat
+    )
+    other_n, new_n = interleaved_rates(lambda: other(other_in), lambda: new.detect(new_in), n, repeat)
+    return (other_1, other_n), (new_1, new_n)
 
-    def old(batch: list[Image]) -> object:
-        return old_model.predict(
-            batch, conf=new.confidence, iou=new.iou, imgsz=640, device="cpu", verbose=False
+
+def _ultralytics_predict(model: Any, like: YoloDetector) -> Detect:
+    """The ultralytics model's prediction with ``like``'s thresholds, on the CPU at 640."""
+
+    def predict(batch: list[Image]) -> object:
+        return model.predict(
+            batch, conf=like.confidence, iou=like.iou, imgsz=640, device="cpu", verbose=False
         )
 
-    n = len(images)
-    old_1, new_1 = interleaved_rates(
-        lambda: [old([im]) for im in old_in], lambda: [new.detect([im]) for im in new_in], n, repeat
-    )
-    old_n, new_n = interleaved_rates(lambda: old(old_in), lambda: new.detect(new_in), n, repeat)
-    return (old_1, old_n), (new_1, new_n)
+    return predict
 
 
 def compare_detectors(
@@ -89,7 +96,8 @@ def compare_detectors(
         ("face detect", ModelRole.FACE_DETECTOR, runtime.faces.detector, face_images),
         ("plate detect", ModelRole.PLATE_DETECTOR, runtime.plates.detector, plate_images),
     ):
-        old, new = _measure(_ultralytics(runtime.models.path(role)), detector, images, repeat)
+        old_model = _ultralytics(runtime.models.path(role))
+        old, new = _measure(_ultralytics_predict(old_model, detector), OLD_CANVAS, detector, images, repeat)
         as_float = YoloDetector.load(
             runtime.models.onnx_path(role),
             role=role.value,
@@ -98,22 +106,9 @@ def compare_detectors(
             confidence=detector.confidence,
             cpu_threads=None,  # as the runtime's own detectors (one thread per core)
         )
-        float_graph = _measure_pair(as_float, detector, images, repeat)
+        float_graph, _ = _measure(as_float.detect, detector.canvas, detector, images, repeat)
         out.append(Comparison(stage, old, new, float_graph))
     return out
-
-
-def _measure_pair(
-    other: YoloDetector, new: YoloDetector, images: Sequence[Image], repeat: int
-) -> tuple[float, float]:
-    """Items/s of ``other`` at batch 1 and batch ``len(images)``, alternating with ``new``."""
-    frames = [letterbox(image, new.canvas)[0] for image in images]
-    n = len(images)
-    one, _ = interleaved_rates(
-        lambda: [other.detect([im]) for im in frames], lambda: [new.detect([im]) for im in frames], n, repeat
-    )
-    many, _ = interleaved_rates(lambda: other.detect(frames), lambda: new.detect(frames), n, repeat)
-    return one, many
 
 
 def comparison_rows(c: Comparison) -> list[tuple[str, float]]:

@@ -47,6 +47,12 @@ class FacesConfig(Section):
         SCANN_MIN_SIZE, ge=1, description="Watchlist photos from which ScaNN replaces exact search."
     )
 
+    def policy(self) -> FacePolicy:
+        """Which live faces are embedded and matched."""
+        return FacePolicy(
+            min_face_px=self.min_face_px, min_quality=self.min_quality, quality_scale=QualityScale()
+        )
+
     def settings(self, detector_canvas: Canvas, detector_int8: bool) -> FaceSettings:
         """The serve layer's view, with the detector canvas and precision of the ``models`` section."""
         from serve.perception import FaceSettings
@@ -55,7 +61,5 @@ class FacesConfig(Section):
             detector_confidence=self.detector_confidence,
             detector_canvas=detector_canvas,
             detector_int8=detector_int8,
-            policy=FacePolicy(
-                min_face_px=self.min_face_px, min_quality=self.min_quality, quality_scale=QualityScale()
-            ),
+            policy=self.policy(),
         )

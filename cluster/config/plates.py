@@ -81,6 +81,10 @@ class PlatesConfig(Section):
         ),
     )
 
+    def plate_formats(self) -> tuple[PlateFormat, ...]:
+        """The formats as the plate vote uses them."""
+        return tuple(PlateFormat(f.name, f.pattern) for f in self.formats)
+
     def settings(self, detector_canvas: Canvas, detector_int8: bool) -> PlateSettings:
         """The serve layer's view, with the detector canvas and precision of the ``models`` section."""
         from serve.perception import PlateSettings
@@ -89,7 +93,7 @@ class PlatesConfig(Section):
             detector_confidence=self.detector_confidence,
             detector_canvas=detector_canvas,
             detector_int8=detector_int8,
-            formats=tuple(PlateFormat(f.name, f.pattern) for f in self.formats),
+            formats=self.plate_formats(),
             max_corrections=self.max_corrections,
             ocr_views=self.ocr_views,
             ocr_backend=self.ocr_backend,

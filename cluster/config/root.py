@@ -18,7 +18,8 @@ from cluster.config.placement import PlacementConfig
 from cluster.config.plates import PlatesConfig
 from cluster.config.serving import ServingConfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the runtime settings' modules import OpenCV: loaded when settings are built
+    from actors.camera.shard import ShardSettings
     from serve.perception import FaceSettings, PlateSettings
 
 DEFAULT_DATA_DIR = Path("safecity-data")
@@ -60,6 +61,33 @@ class SafeCityConfig(Section):
     def plate_settings(self) -> PlateSettings:
         """What the plate models are built with: the ``plates`` section on the ``models`` canvas."""
         return self.plates.settings(self.models.detector_canvas(), self.models.detector_int8)
+
+    def shard_settings(self) -> ShardSettings:
+        """What each camera of a shard runs with: the only place its settings are built."""
+        from actors.backoff import Backoff
+        from actors.camera.latest_frame import StreamSettings
+        from actors.camera.shard import ShardSettings
+
+        pipeline = self.pipeline
+        return ShardSettings(
+            max_in_flight=pipeline.max_in_flight_per_camera,
+            target_detect_age_s=pipeline.max_frame_age_s / 2,
+            detector_canvas=self.models.detector_canvas(),
+            track_max_age_s=pipeline.track_max_age_s,
+            face_embeddings_per_track=pipeline.face_embeddings_per_track,
+            face_full_size_px=self.faces.policy().quality_scale.full_size_px,
+            plate_min_reads=pipeline.plate_min_reads,
+            plate_max_reads=pipeline.plate_max_reads,
+            plate_formats=self.plates.plate_formats(),
+            plate_max_corrections=self.plates.max_corrections,
+            evidence_jpeg_quality=self.dispatch.evidence_jpeg_quality,
+            stream=StreamSettings(
+                open_timeout_s=pipeline.open_timeout_s,
+                read_timeout_s=pipeline.read_timeout_s,
+                stall_timeout_s=pipeline.stall_timeout_s,
+                reconnect=Backoff(pipeline.reconnect_initial_s, pipeline.reconnect_max_s),
+            ),
+        )
 
     @field_validator("cameras")
     @classmethod

@@ -31,6 +31,14 @@ REEXPORT_FIX = "run `safecity models pull --force` to export it again"
 
 
 @dataclass(frozen=True)
+class VerifiedFile:
+    """A file and the SHA-256 it was checked against."""
+
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
 class ExportManifest:
     """What an export was made from and what it must hash to."""
 
@@ -74,7 +82,9 @@ class OnnxExports:
         export = self.path(role, source)
         return export.with_name(export.name + ".manifest.json")
 
-    def ensure(self, role: ModelRole, source: Path, source_sha256: str, *, force: bool = False) -> Path:
+    def ensure(
+        self, role: ModelRole, source: Path, source_sha256: str, *, force: bool = False
+    ) -> VerifiedFile:
         """The verified export of ``source`` (which must already be verified to hash to ``source_sha256``).
 
         Exports when there is none, when it was made from another file, or when ``force`` is set.
@@ -84,11 +94,11 @@ class OnnxExports:
             manifest = None if force else self._read_manifest(role, manifest_path)
             if manifest is not None and manifest.source_sha256 == source_sha256:
                 self._verify(role, export, manifest)
-                return export
+                return VerifiedFile(export, manifest.export_sha256)
             if manifest is not None:
                 log.info("model for role '%s': %s changed; making its %s again", role, source, self.label)
-            self._export(role, source, source_sha256, export, manifest_path)
-        return export
+            made = self._export(role, source, source_sha256, export, manifest_path)
+        return VerifiedFile(export, made.export_sha256)
 
     def _read_manifest(self, role: ModelRole, manifest_path: Path) -> ExportManifest | None:
         """The manifest, or ``None`` where no export was ever completed (the manifest is written last)."""
@@ -115,7 +125,7 @@ class OnnxExports:
 
     def _export(
         self, role: ModelRole, source: Path, source_sha256: str, export: Path, manifest_path: Path
-    ) -> None:
+    ) -> ExportManifest:
         export.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             manifest_path.unlink()  # from here until the new manifest, no export counts as made
@@ -138,3 +148,4 @@ class OnnxExports:
             handle.write(manifest.to_json().encode())
         self._verify(role, export, manifest)
         log.info("model for role '%s': made the %s of %s at %s", role, self.label, source, export)
+        return manifest

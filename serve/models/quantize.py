@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from serve.canvas import Canvas
 from serve.imaging import read_image
-from serve.letterbox import Canvas
 from serve.yolo_processing import to_blob, to_canvases
 
 CALIBRATION_DIR = Path(__file__).with_name("calibration")

@@ -22,7 +22,7 @@ import httpx
 from tqdm import tqdm
 
 from serve.errors import ModelCorruptError, ModelError, ModelMissingError
-from serve.models.exports import OnnxExports
+from serve.models.exports import OnnxExports, VerifiedFile
 from serve.models.files import atomic_file, is_verified, sha256_of
 from serve.models.onnx_export import OnnxExporter, export_yolo_onnx
 from serve.models.quantize import quantize_yolo_int8
@@ -119,17 +119,25 @@ class ModelStore:
 
     def onnx_path(self, role: ModelRole, *, reexport: bool = False) -> Path:
         """A verified ONNX file for ``role``: its own file if that is ONNX, else its export (made once)."""
-        if role not in ONNX_ROLES:
-            raise ValueError(f"role '{role}' does not run in onnxruntime")
-        source = self.path(role)
-        if source.suffix.lower() == ".onnx":
-            return source
-        return self._exports.ensure(role, source, self._source_sha256(role, source), force=reexport)
+        return self._onnx(role, reexport).path
 
     def int8_path(self, role: ModelRole, *, rebuild: bool = False) -> Path:
         """A verified int8 version of ``role``'s ONNX graph for the CPU (quantized once on this node)."""
-        source = self.onnx_path(role)
-        return self._int8.ensure(role, source, sha256_of(source), force=rebuild)
+        source = self._onnx(role, reexport=False)
+        return self._int8.ensure(role, source.path, source.sha256, force=rebuild).path
+
+    def _onnx(self, role: ModelRole, reexport: bool) -> VerifiedFile:
+        """The ONNX graph and its checksum, from the pin or the export's manifest.
+
+        Not hashed again here: a replica's start would read the whole graph to find its int8 version.
+        """
+        if role not in ONNX_ROLES:
+            raise ValueError(f"role '{role}' does not run in onnxruntime")
+        source = self.path(role)
+        source_sha256 = self._source_sha256(role, source)
+        if source.suffix.lower() == ".onnx":
+            return VerifiedFile(source, source_sha256)
+        return self._exports.ensure(role, source, source_sha256, force=reexport)
 
     def pull(self, roles: Iterable[ModelRole] | None = None, *, force: bool = False) -> list[Path]:
         """Fetch the default artifacts of ``roles`` (all by default) that are missing or corrupt.

@@ -1,0 +1,270 @@
+"""City scale on one machine: ``safecity bench scale`` (1,000 streamed cameras for 5 minutes by default).
+
+One process serves every camera as MJPEG over HTTP (:mod:`cluster.bench.camera_fleet`); the real
+pipeline (camera shards, Serve models, matcher, dispatcher, a webhook receiver) analyses them on a
+local Ray cluster with every camera asking more than the models can give, so the models are saturated
+and the numbers say how the pipeline shares them out. It ends with one JSON line (README, Scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+import ray
+
+from actors.camera.stats import CameraStats
+from cluster.config import SafeCityConfig, load_config
+from cluster.config.cameras import CameraConfig
+from cluster.config.dispatch import DispatchConfig, EndpointConfig
+from cluster.live_demo import enrol_demo_lists
+from cluster.pipeline import RunningPipeline, start_pipeline
+from cluster.receiver import AlertReceiver
+from cluster.samples import SAMPLE_CONFIG
+from serve.models.store import ModelStore
+from serve.perception import build_face_analyzer
+
+SECRET_ENV = "SAFECITY_BENCH_WEBHOOK_SECRET"
+POLL_S = 5.0
+
+
+@dataclass
+class ScaleResult:
+    """The JSON line's fields (README, Scale)."""
+
+    cameras: int
+    camera_actors: int
+    processes: int = 0
+    rss_mb_at_1min: float = 0.0
+    rss_mb_end: float = 0.0
+    shard_rss_mb_total: float = 0.0
+    pss_mb_end: float = 0.0  # proportional: shared object-store pages split between processes
+    shard_pss_mb_total: float = 0.0
+    frames_requested_per_s: float = 0.0
+    frames_analysed_per_s: float = 0.0
+    frames_analysed_min_per_camera: float = 0.0  # per minute, after the first
+    frames_analysed_median_per_camera: float = 0.0  # per minute, after the first
+    cameras_not_analysed_in_a_minute: int = 0
+    frame_age_p95_s: float = 0.0
+    dropped: int = 0
+    shed: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    cameras_streaming: int = 0
+    matcher_queue_max: int = 0
+    outbox_pending_max: int = 0
+    alerts_delivered: int = 0
+    serve_controller_cpu_pct: float = 0.0
+    limits: list[str] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _cluster_processes() -> list[psutil.Process]:
+    """This driver and everything it started (Ray's daemons and workers are its descendants)."""
+    me = psutil.Process()
+    return [me, *me.children(recursive=True)]
+
+
+def _memory_mb(processes: list[psutil.Process], name_part: str = "", *, proportional: bool = False) -> float:
+    """Resident memory of the processes (whose command line has ``name_part``), in MB.
+
+    RSS counts the pages of Ray's shared object store each process touched, so the sum overstates;
+    ``proportional`` gives PSS, which splits shared pages between the processes that share them.
+    """
+    total = 0
+    for process in processes:
+        try:
+            if name_part and name_part not in " ".join(process.cmdline()):
+                continue
+            total += process.memory_full_info().pss if proportional else process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 1e6
+
+
+def _wait_for_port(port: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the camera fleet did not listen on port {port} within {timeout_s} s")
+
+
+def city_config(
+    base: SafeCityConfig, args: argparse.Namespace, port: int, work: Path, url: str
+) -> SafeCityConfig:
+    """The bench city: even cameras face recognition, odd ones number plates, in ten zones."""
+    cameras = [
+        CameraConfig(
+            id=f"cam-{i:04d}",
+            name=f"Camera {i}",
+            url=f"http://127.0.0.1:{port}/cam/{i}",
+            kind="fr" if i % 2 == 0 else "anpr",
+            analysis_fps=args.fps,
+            zone=f"zone-{i % 10}",
+        )
+        for i in range(args.cameras)
+    ]
+    return base.model_copy(
+        update={
+            "data_dir": work / "data",
+            "cameras": cameras,
+            "dispatch": DispatchConfig(
+                endpoints=[EndpointConfig(name="bench", url=url, secret_env=SECRET_ENV)]
+            ),
+            "pipeline": base.pipeline.model_copy(
+                update={"cameras_per_actor": args.per_actor, "actor_num_cpus": 0.01}
+            ),
+        }
+    )
+
+
+def run(args: argparse.Namespace) -> ScaleResult:
+    """Serve the fleet, run the pipeline on it, measure."""
+    base = load_config(args.config)
+    work = Path(tempfile.mkdtemp(prefix="safecity-scale-"))
+    store = ModelStore(base.models.cache_dir, base.models.overrides(), show_progress=False)
+    enrol_demo_lists(work / "data", build_face_analyzer(store, "cpu", base.face_settings()), "bench")
+    port = _free_port()
+    fleet = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cluster.bench.camera_fleet",
+            "--cameras",
+            str(args.cameras),
+            "--fps",
+            str(args.fps),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    os.environ[SECRET_ENV] = secrets.token_hex(24)
+    receiver = AlertReceiver(os.environ[SECRET_ENV].encode()).start()
+    try:
+        _wait_for_port(port)
+        config = city_config(base, args, port, work, receiver.url)
+        ray.init(include_dashboard=False, log_to_driver=False)
+        try:
+            pipeline = start_pipeline(config)
+            result = ScaleResult(args.cameras, len(pipeline.shards))
+            measure(pipeline, result, args)
+            pipeline.stop(drain_timeout_s=20)
+        finally:
+            ray.shutdown()
+        result.alerts_delivered = len(receiver.received)
+        return result
+    finally:
+        receiver.stop()
+        fleet.terminate()
+        fleet.wait(10)
+
+
+def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Namespace) -> None:
+    """Poll the pipeline for ``args.minutes``; the first minute is the warm-up of the counts."""
+    controller = next((p for p in _cluster_processes() if "ServeController" in " ".join(p.cmdline())), None)
+    if controller is not None:
+        controller.cpu_percent(None)
+    started = time.monotonic()
+    at_1min: list[CameraStats] | None = None
+    last_analysed: dict[str, int] = {}
+    ages: list[float] = []
+    rows: list[CameraStats] = []
+    while time.monotonic() - started < args.minutes * 60:
+        time.sleep(POLL_S)
+        rows = pipeline.camera_stats()
+        for row in rows:
+            if (
+                row.frames_analysed != last_analysed.get(row.camera_id)
+                and row.analysed_frame_age_s is not None
+            ):
+                ages.append(row.analysed_frame_age_s)
+            last_analysed[row.camera_id] = row.frames_analysed
+        matcher = ray.get(pipeline.matcher.stats.remote())
+        outbox = ray.get(pipeline.dispatcher.stats.remote()).outbox
+        result.matcher_queue_max = max(result.matcher_queue_max, matcher.face_searches.waiting)
+        result.outbox_pending_max = max(result.outbox_pending_max, outbox.pending)
+        if at_1min is None and time.monotonic() - started >= 60:
+            at_1min = rows
+            result.rss_mb_at_1min = round(_memory_mb(_cluster_processes()))
+            window_started = time.monotonic()
+    if at_1min is None:
+        raise SystemExit("bench scale: --minutes must be more than 1 (the first minute is the warm-up)")
+    window_min = (time.monotonic() - window_started) / 60
+    processes = _cluster_processes()
+    result.processes = len(processes)
+    result.rss_mb_end = round(_memory_mb(processes))
+    result.shard_rss_mb_total = round(_memory_mb(processes, "CameraShardActor"))
+    result.pss_mb_end = round(_memory_mb(processes, proportional=True))
+    result.shard_pss_mb_total = round(_memory_mb(processes, "CameraShardActor", proportional=True))
+    if controller is not None:
+        result.serve_controller_cpu_pct = round(controller.cpu_percent(None), 1)
+    before = {row.camera_id: row.frames_analysed for row in at_1min}
+    per_minute = [(row.frames_analysed - before.get(row.camera_id, 0)) / window_min for row in rows]
+    result.frames_analysed_min_per_camera = round(min(per_minute), 2)
+    result.frames_analysed_median_per_camera = round(statistics.median(per_minute), 2)
+    result.cameras_not_analysed_in_a_minute = sum(1 for n in per_minute if n < 1)
+    result.frames_requested_per_s = round(args.cameras * args.fps, 1)
+    result.frames_analysed_per_s = round(sum(per_minute) / 60, 2)
+    result.frame_age_p95_s = round(float(statistics.quantiles(ages, n=20)[-1]), 2) if len(ages) >= 20 else 0.0
+    result.dropped = sum(row.frames_dropped for row in rows)
+    result.shed = sum(row.shed.total for row in rows)
+    result.errors = sum(row.analysis_errors for row in rows)
+    result.reconnects = sum(row.reconnects for row in rows)
+    result.cameras_streaming = sum(1 for row in rows if row.state == "streaming")
+    result.limits = limits(result)
+
+
+def limits(result: ScaleResult) -> list[str]:
+    """What the numbers say limits the run."""
+    found = []
+    if result.frames_analysed_per_s < 0.9 * result.frames_requested_per_s:
+        found.append(
+            f"models: {result.frames_analysed_per_s} of {result.frames_requested_per_s} frames/s asked were "
+            "analysed (the models' CPU is saturated; the rest waited at their cameras, newest frame kept)"
+        )
+    if result.cameras_not_analysed_in_a_minute:
+        found.append(
+            f"{result.cameras_not_analysed_in_a_minute} cameras were analysed less than once a minute"
+        )
+    if result.frame_age_p95_s > 2:
+        found.append(f"frame age p95 {result.frame_age_p95_s} s: requests queue before the models")
+    if result.rss_mb_end > 1.1 * result.rss_mb_at_1min:
+        found.append(f"memory grew {result.rss_mb_at_1min} -> {result.rss_mb_end} MB")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run and print one JSON line."""
+    parser = argparse.ArgumentParser(prog="safecity bench scale")
+    parser.add_argument("--cameras", type=int, default=1000)
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--fps", type=float, default=1.0, help="each camera's stream and analysis rate")
+    parser.add_argument("--per-actor", type=int, default=100, help="cameras per shard process")
+    parser.add_argument("--config", type=Path, default=SAMPLE_CONFIG)
+    args = parser.parse_args(argv)
+    result = run(args)
+    for limit in result.limits:
+        print(f"limit: {limit}")
+    print(json.dumps(asdict(result)))
+    return 0
