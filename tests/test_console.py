@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,11 @@ def api(tmp_path: Path) -> Iterator[Api]:
         yield Api(url, services, keys)
 
 
+def decoded(browser: WebDriver, selector: str) -> bool:
+    """Whether the image at ``selector`` was decoded (has a width)."""
+    return bool(browser.execute_script(f"return document.querySelector('{selector}').naturalWidth > 0"))
+
+
 def text(browser: WebDriver, selector: str) -> str:
     return str(browser.find_element(By.CSS_SELECTOR, selector).text)
 
@@ -73,8 +79,7 @@ def test_an_operator_signs_in_sees_an_alert_arrive_and_rejects_it(api: Api, brow
     )
     # The camera crop beside the enrolment photo, both decoded by the browser.
     for image in ("#detail-crop", "#detail-photo"):
-        element = browser.find_element(By.CSS_SELECTOR, image)
-        wait_for(lambda e=element: int(e.get_property("naturalWidth") or 0) > 0, what=f"{image} to load")
+        wait_for(partial(decoded, browser, image), what=f"{image} to load")
     assert "Gate 1 (fr-gate-1)" in text(browser, "#detail-facts")
 
     browser.find_element(By.ID, "review-officer").send_keys("PC 4471")
