@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,6 +14,23 @@ from serve.types import Face, SubjectMatch
 
 # Neighbours looked at per query; several photos of one subject can fill the top ranks.
 _TOP_K = 10
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A subject ranked for a face search, whether or not it reaches its threshold."""
+
+    subject_id: str
+    label: str
+    category: str
+    similarity: float  # its best photo's
+    threshold: float
+    photo_id: str
+
+    @property
+    def reaches_threshold(self) -> bool:
+        """Whether live matching would alert on this subject."""
+        return self.similarity >= self.threshold
 
 
 class WatchlistMatcher:
@@ -55,6 +73,33 @@ class WatchlistMatcher:
         if not faces:
             return []
         return self.match(np.stack([face.embedding for face in faces]))
+
+    def candidates(self, embedding: NDArray[np.float32], k: int) -> list[Candidate]:
+        """The ``k`` subjects most similar to one face (each by its best photo), most similar first.
+
+        For a search by an operator: subjects below their thresholds are included and marked.
+        """
+        if self.index.size == 0 or k < 1:
+            return []
+        rows = min(self.index.size, max(_TOP_K, 4 * k))  # several photos of one subject share the top
+        result = self.index.search(np.asarray(embedding, dtype=np.float32).reshape(1, -1), rows)
+        best: dict[str, Candidate] = {}
+        for row, similarity in zip(result.indices[0].tolist(), result.similarities[0].tolist(), strict=True):
+            if row < 0:
+                break
+            subject = self.snapshot.subjects[self.snapshot.row_subject[row]]
+            if subject.subject_id in best and best[subject.subject_id].similarity >= similarity:
+                continue
+            threshold = subject.threshold if subject.threshold is not None else self.default_threshold
+            best[subject.subject_id] = Candidate(
+                subject.subject_id,
+                subject.label,
+                subject.category,
+                float(similarity),
+                threshold,
+                self.snapshot.row_photo[row],
+            )
+        return sorted(best.values(), key=lambda c: c.similarity, reverse=True)[:k]
 
     def _best(self, indices: NDArray[np.int64], similarities: NDArray[np.float32]) -> SubjectMatch | None:
         best: SubjectMatch | None = None

@@ -70,7 +70,7 @@ class HotlistStore:
     def add(self, plate: str, reason: str, actor: str, expires_at: datetime | None = None) -> HotlistEntry:
         """List ``plate``, or update it if already listed; return the stored entry."""
         now = self._clock()
-        normalised = _valid_plate(plate)
+        normalised = valid_plate(plate)
         reason = reason.strip()
         if not reason:
             raise HotlistEntryError(f"hotlist entry for {normalised!r} needs a non-empty reason")
@@ -178,7 +178,8 @@ class HotlistStore:
             raise
 
 
-def _valid_plate(plate: str) -> str:
+def valid_plate(plate: str) -> str:
+    """``plate`` normalised, or :class:`HotlistEntryError` if it cannot be a plate."""
     normalised = normalise_plate(plate)
     if not normalised:
         raise HotlistEntryError(f"plate {plate!r} has no letters or digits")

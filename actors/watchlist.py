@@ -132,15 +132,33 @@ def pick_face(upload: PhotoUpload, faces: Sequence[FaceCrop], policy: EnrolmentP
     return face
 
 
-def _validate_subject(subject_id: str, label: str, threshold: float | None) -> None:
+def validate_subject_id(subject_id: str) -> str:
+    """``subject_id`` if valid, else :class:`WatchlistInputError` saying what a valid one is."""
     if not SUBJECT_ID_PATTERN.match(subject_id):
         raise WatchlistInputError(
             f"subject id {subject_id!r} is invalid: use 1-64 letters, digits, '.', '_' or '-'"
         )
+    return subject_id
+
+
+def validate_label(label: str) -> str:
+    """``label`` if it has 1 to ``MAX_LABEL_LENGTH`` characters, else :class:`WatchlistInputError`."""
     if not label.strip() or len(label) > MAX_LABEL_LENGTH:
         raise WatchlistInputError(f"label must be 1-{MAX_LABEL_LENGTH} characters, got {len(label.strip())}")
+    return label
+
+
+def validate_threshold(threshold: float | None) -> float | None:
+    """``threshold`` if absent or strictly between 0 and 1, else :class:`WatchlistInputError`."""
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise WatchlistInputError(f"threshold must be between 0 and 1, got {threshold}")
+    return threshold
+
+
+def _validate_subject(subject_id: str, label: str, threshold: float | None) -> None:
+    validate_subject_id(subject_id)
+    validate_label(label)
+    validate_threshold(threshold)
 
 
 class WatchlistStore:

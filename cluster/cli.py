@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from cluster import __version__
+from cluster.api.roles import Role
 from serve.errors import SafeCityError
 from serve.models.registry import ModelRole
 
@@ -149,6 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_commands = group("audit", "the audit log")
     command(audit_commands, "show", f"{lists}:audit_show", "verify the hash chain and print every entry")
+
+    key_commands = group("keys", "API keys of the operator service: create, list, revoke")
+    keys = "cluster.commands.keys"
+    key_create = command(key_commands, "create", f"{keys}:keys_create", "make a key (printed once)")
+    key_create.add_argument("--name", required=True, help="unique name, shown in the audit log")
+    key_create.add_argument(
+        "--role",
+        required=True,
+        choices=[str(role) for role in Role],
+        help="admin: keys; supervisor: watchlist, hotlist, alerts; operator: alerts and review; "
+        "auditor: the audit log",
+    )
+    key_list = command(key_commands, "list", f"{keys}:keys_list", "list keys (names and roles, never keys)")
+    key_list.add_argument("--json", action="store_true", help="one JSON object per key")
+    key_revoke = command(key_commands, "revoke", f"{keys}:keys_revoke", "revoke a key")
+    key_revoke.add_argument("name", metavar="NAME", help="the key's name")
+
+    command(
+        commands,
+        "serve",
+        "cluster.commands.serve:serve_api",
+        "run the operator API and console alone (on api.host:api.port; lists, alerts, review)",
+    )
 
     config_commands = group("config", "the YAML config: check")
     check = command(

@@ -44,7 +44,13 @@ def report(pipeline: RunningPipeline) -> None:
 
 
 def run(config: SafeCityConfig, stop: threading.Event, report_every_s: float = 30.0) -> RunningPipeline:
-    """Start the pipeline and report camera counters until ``stop`` is set."""
+    """Start the operator API (``api.with_run``) and the pipeline; report camera counters until ``stop``."""
+    if config.api.with_run:
+        from cluster.api.deployment import deploy_api
+
+        # Before the pipeline: Serve's HTTP address is fixed by whoever starts Serve first.
+        url = deploy_api(config)
+        print(f"safecity: operator API at {url}/api/v1", flush=True)
     pipeline = start_pipeline(config)
     print(f"safecity: running {len(config.cameras)} camera(s); Ctrl-C or SIGTERM stops", flush=True)
     while not stop.wait(report_every_s):

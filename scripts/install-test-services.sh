@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages the camera tests need beyond Python: GStreamer's RTSP server with its Python
+# Debian packages the tests need beyond Python: for the camera tests, GStreamer's RTSP server with its Python
 # bindings, run by Debian's /usr/bin/python3 (tests/rtsp_serve.py: a real RTSP camera on loopback).
 # Idempotent: checks with dpkg first, so a second run takes well under a second.
 #   python3-gi, gir1.2-gstreamer-1.0              Gst from Python
@@ -10,10 +10,11 @@
 #   gstreamer1.0-plugins-bad                      h264parse
 #   gstreamer1.0-tools                            gst-inspect-1.0 (tests/streams.py checks for it)
 #   prometheus                                    a real Prometheus scraping Ray's metrics endpoint (tests/prometheus.py)
+#   chromium, chromium-driver                     the console test's headless browser (tests/test_console.py)
 set -euo pipefail
 packages=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
           gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools
-          prometheus)
+          prometheus chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -20,6 +22,12 @@ from cluster.demo_city import build_demo_city
 from cluster.demo_lists import enrol_demo_lists
 from cluster.receiver import AlertReceiver
 from serve.face_analyzer import FaceAnalyzer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_file_change_watch_sees_writes_creations_and_removals(tmp_path: Path) -> None:
@@ -43,10 +51,12 @@ def test_run_delivers_alerts_until_sigterm(tmp_path: Path, face_analyzer: FaceAn
     secret = secrets.token_hex(24)
     receiver = AlertReceiver(secret.encode()).start()
     gate = build_demo_city(tmp_path / "media")[0]
+    api_port = free_port()
     config = {
         "data_dir": str(data_dir),
         "cameras": [{"id": "gate", "name": "Gate", "url": str(gate.video), "kind": "fr", "analysis_fps": 3}],
         "dispatch": {"endpoints": [{"name": "c4", "url": receiver.url, "secret_env": "TEST_RUN_SECRET"}]},
+        "api": {"port": api_port},
     }
     config_path = tmp_path / "city.yaml"
     config_path.write_text(yaml.safe_dump(config))
@@ -65,6 +75,10 @@ def test_run_delivers_alerts_until_sigterm(tmp_path: Path, face_analyzer: FaceAn
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             assert time.monotonic() < deadline, "no alert from `safecity run`"
             time.sleep(0.2)
+        # The operator API runs beside the pipeline and shows the alert the camera raised.
+        api = f"http://127.0.0.1:{api_port}/api/v1"
+        assert httpx.get(f"{api}/healthz", timeout=10).status_code == 200
+        assert httpx.get(f"{api}/alerts", timeout=10).status_code == 401  # and wants a key
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=120)
     finally:
@@ -73,6 +87,7 @@ def test_run_delivers_alerts_until_sigterm(tmp_path: Path, face_analyzer: FaceAn
         receiver.stop()
     assert process.returncode == 0, output
     assert "safecity: stopped; all alerts delivered" in output
+    assert "safecity: operator API at http://127.0.0.1:" in output
     assert '"camera_id": "gate"' in output  # the periodic per-camera report
     (tmp_path / "job.log").write_text(output)  # the job's log is the capacity notebook's input as it is
     counters = load_camera_stats(tmp_path / "job.log")

@@ -114,10 +114,15 @@ class AlertLog:
             paths.append(path)
         return paths
 
-    def read(self) -> pa.Table:
-        """Every alert logged so far, with the ``date`` partition as a string column."""
+    def read(self, columns: Sequence[str] | None = None, where: ds.Expression | None = None) -> pa.Table:
+        """Alerts logged so far, with the ``date`` partition as a string column.
+
+        ``columns`` picks columns (all by default); ``where`` filters rows, and a condition on ``date``
+        skips whole days' files unread.
+        """
         schema = ALERT_LOG_SCHEMA.append(pa.field("date", pa.string()))
         if not self.directory.is_dir():
-            return schema.empty_table()
+            empty = schema.empty_table()
+            return empty if columns is None else empty.select(list(columns))
         dataset = ds.dataset(self.directory, schema=schema, format="parquet", partitioning=_PARTITIONING)
-        return dataset.to_table()
+        return dataset.to_table(columns=None if columns is None else list(columns), filter=where)

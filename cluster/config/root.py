@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
+from cluster.config.api import ApiConfig
 from cluster.config.base import Section, duplicates
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig
@@ -48,6 +49,9 @@ class SafeCityConfig(Section):
     )
     placement: PlacementConfig = Field(
         default_factory=PlacementConfig, description="Which node keeps the state; the Ray namespace."
+    )
+    api: ApiConfig = Field(
+        default_factory=ApiConfig, description="The operator REST API and console (safecity serve)."
     )
 
     def face_settings(self) -> FaceSettings:
