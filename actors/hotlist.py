@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from actors.audit import AuditLog
-from actors.storage import exclusive_lock, read_table, write_bytes_atomic, write_table_atomic
+from actors.storage import exclusive_lock, read_table, replace_audited, write_table_atomic
 from serve.errors import NotFoundError, SafeCityError
 from serve.plate_text import canonical_plate, normalise_plate
 from serve.types import PlateMatch
@@ -165,17 +165,11 @@ class HotlistStore:
         self, entries: dict[str, HotlistEntry], actor: str, action: str, target: str, details: dict[str, Any]
     ) -> None:
         """Write ``entries`` and audit the change; if auditing fails, restore the previous file."""
-        previous = self.path.read_bytes() if self.path.exists() else None
-        self._write(entries)
-        try:
-            self._audit.append(actor, action, target, details)
-        except BaseException:
-            # An unaudited change must not stand.
-            if previous is None:
-                self.path.unlink(missing_ok=True)
-            else:
-                write_bytes_atomic(self.path, previous)
-            raise
+        replace_audited(
+            self.path,
+            lambda: self._write(entries),
+            lambda: self._audit.append(actor, action, target, details),
+        )
 
 
 def valid_plate(plate: str) -> str:

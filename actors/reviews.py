@@ -17,7 +17,7 @@ from typing import Literal
 import pyarrow as pa
 
 from actors.audit import AuditLog
-from actors.storage import exclusive_lock, read_table, write_bytes_atomic, write_table_atomic
+from actors.storage import exclusive_lock, read_table, replace_audited, write_table_atomic
 from serve.errors import SafeCityError
 
 Decision = Literal["confirmed", "rejected"]
@@ -78,22 +78,12 @@ class ReviewLog:
                     f"at {earlier.reviewed_at.isoformat(timespec='seconds')}"
                 )
             reviews[alert_id] = review
-            previous = self.path.read_bytes() if self.path.exists() else None
-            write_table_atomic(self.path, _table(reviews.values()))
-            try:
-                self._audit.append(
-                    actor,
-                    "alert.review",
-                    alert_id,
-                    {"decision": decision, "reason": reason, "officer": officer},
-                )
-            except BaseException:
-                # An unaudited review must not stand.
-                if previous is None:
-                    self.path.unlink(missing_ok=True)
-                else:
-                    write_bytes_atomic(self.path, previous)
-                raise
+            details = {"decision": decision, "reason": reason, "officer": officer}
+            replace_audited(
+                self.path,
+                lambda: write_table_atomic(self.path, _table(reviews.values())),
+                lambda: self._audit.append(actor, "alert.review", alert_id, details),
+            )
         return review
 
     def get(self, alert_id: str) -> Review | None:

@@ -6,6 +6,7 @@ replace means a crash at any point leaves either the old file or the new one, ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,6 +30,21 @@ def write_table_atomic(path: Path, table: pa.Table) -> None:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     write_bytes_atomic(path, sink.getvalue().to_pybytes())
+
+
+def replace_audited(path: Path, write: Callable[[], object], audit: Callable[[], object]) -> None:
+    """``write`` (which replaces ``path`` atomically), then ``audit`` the change; if auditing fails, put
+    ``path`` back as it was and raise: an unaudited change to a list, a key or a review must not stand."""
+    previous = path.read_bytes() if path.exists() else None
+    write()
+    try:
+        audit()
+    except BaseException:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_bytes_atomic(path, previous)
+        raise
 
 
 def read_table(path: Path, schema: pa.Schema) -> pa.Table:

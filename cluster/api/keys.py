@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from actors.audit import AuditLog
-from actors.storage import exclusive_lock, write_bytes_atomic
+from actors.storage import exclusive_lock, replace_audited, write_bytes_atomic
 from cluster.api.roles import Role
 from serve.errors import NotFoundError, SafeCityError, StoreError
 
@@ -138,15 +138,9 @@ class KeyStore:
         self, keys: dict[str, ApiKey], actor: str, action: str, target: str, details: dict[str, str]
     ) -> None:
         """Write ``keys`` and audit the change; if auditing fails, put the previous file back."""
-        previous = self.path.read_bytes() if self.path.exists() else None
         body = {"keys": [asdict(key) for _, key in sorted(keys.items())]}
-        write_bytes_atomic(self.path, json.dumps(body, indent=1).encode("utf-8"))
-        try:
-            self._audit.append(actor, action, target, details)
-        except BaseException:
-            # An unaudited change must not stand.
-            if previous is None:
-                self.path.unlink(missing_ok=True)
-            else:
-                write_bytes_atomic(self.path, previous)
-            raise
+        replace_audited(
+            self.path,
+            lambda: write_bytes_atomic(self.path, json.dumps(body, indent=1).encode("utf-8")),
+            lambda: self._audit.append(actor, action, target, details),
+        )
