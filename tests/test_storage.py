@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from actors.storage import read_table, write_bytes_atomic, write_table_atomic
+from actors.storage import read_table, replace_audited, write_bytes_atomic, write_table_atomic
 from serve.errors import StoreError
 
 SCHEMA = pa.schema(
@@ -141,3 +141,23 @@ def test_missing_columns_is_store_error(tmp_path: Path) -> None:
     assert str(path) in message
     assert "count" in message
     assert "tags" in message
+
+
+def test_an_unaudited_replacement_does_not_stand(tmp_path: Path) -> None:
+    target = tmp_path / "list.bin"
+
+    def refuse() -> None:
+        raise OSError("audit log disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        replace_audited(target, lambda: write_bytes_atomic(target, b"new"), refuse)
+    assert not target.exists()  # there was no file: none is left
+    write_bytes_atomic(target, b"old")
+    with pytest.raises(OSError, match="disk full"):
+        replace_audited(target, lambda: write_bytes_atomic(target, b"new"), refuse)
+    assert target.read_bytes() == b"old"
+    audited: list[bytes] = []
+    replace_audited(
+        target, lambda: write_bytes_atomic(target, b"new"), lambda: audited.append(target.read_bytes())
+    )
+    assert target.read_bytes() == b"new" and audited == [b"new"]  # audited after the write
