@@ -59,15 +59,7 @@ def _where(query: AlertFilter) -> ds.Expression | None:
 
 
 def _review_info(review: Review | None) -> ReviewInfo | None:
-    if review is None:
-        return None
-    return ReviewInfo(
-        decision=review.decision,
-        reason=review.reason,
-        officer=review.officer,
-        reviewed_by=review.reviewed_by,
-        reviewed_at=review.reviewed_at,
-    )
+    return None if review is None else ReviewInfo.of(review)
 
 
 def _unique(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

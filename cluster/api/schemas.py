@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from actors.hotlist import valid_plate
-from actors.reviews import Decision
+from actors.reviews import Decision, Review
 from actors.watchlist import validate_label, validate_subject_id, validate_threshold
 from cluster.api.keys import KEY_NAME_PATTERN
 from cluster.api.roles import Role
@@ -175,6 +175,17 @@ class ReviewInfo(Reply):
     officer: str
     reviewed_by: str
     reviewed_at: datetime
+
+    @classmethod
+    def of(cls, review: Review) -> ReviewInfo:
+        """The reply form of a stored review."""
+        return cls(
+            decision=review.decision,
+            reason=review.reason,
+            officer=review.officer,
+            reviewed_by=review.reviewed_by,
+            reviewed_at=review.reviewed_at,
+        )
 
 
 class AlertSummary(Reply):

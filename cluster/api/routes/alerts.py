@@ -83,10 +83,4 @@ def review_alert(alert_id: str, body: ReviewCreate, caller: AlertDesk, services:
     """Record an officer's verdict; it sets the alert's status. One review per alert (409 after)."""
     services.alerts.require(alert_id)
     review = services.reviews.add(alert_id, body.decision, body.reason, body.officer, caller.actor)
-    return ReviewInfo(
-        decision=review.decision,
-        reason=review.reason,
-        officer=review.officer,
-        reviewed_by=review.reviewed_by,
-        reviewed_at=review.reviewed_at,
-    )
+    return ReviewInfo.of(review)
