@@ -166,16 +166,16 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         result.rtsp_after_reconnect = stats_by_camera(pipeline)["rtsp-fr"]
         result.camera_stats = stats_by_camera(pipeline)
         first_analysed = result.scraped_first["rtsp-fr analysed"]
+
+        def moved() -> bool:
+            result.scraped_last = scrape(prometheus)  # one scrape a poll; the last one is kept
+            last = result.scraped_last
+            analysed, delivered = last.get("rtsp-fr analysed", 0.0), last.get("outbox delivered", 0.0)
+            return analysed > first_analysed and delivered >= 3
+
         poll_until(
-            lambda: (
-                scrape(prometheus).get("rtsp-fr analysed", 0.0) > first_analysed
-                and scrape(prometheus).get("outbox delivered", 0.0) >= 3
-            ),
-            timeout=60,
-            what="the scraped series to move",
-            details=lambda: str(scrape(prometheus)),
+            moved, timeout=60, what="the scraped series to move", details=lambda: str(result.scraped_last)
         )
-        result.scraped_last = scrape(prometheus)
         pipeline.stop(drain_timeout_s=30)
         yield result
     finally:
