@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,17 +24,14 @@ from cluster.config import SafeCityConfig
 from cluster.config.cameras import CameraConfig
 from serve.alerts import Alert, CameraRef, PlateRef, SubjectRef
 from serve.face_analyzer import FaceAnalyzer
+from tests.waiting import poll_until
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF-evidence\xff\xd9"
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0, what: str = "condition") -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
+    """The suite's :func:`tests.waiting.poll_until` with the API tests' defaults (10 s, polled often)."""
+    poll_until(condition, timeout_s, what, interval=0.02)
 
 
 @contextmanager
