@@ -48,7 +48,7 @@ class CameraMetrics:
     """Per-camera frames, drops, sheds, reconnects, errors and frame age, tagged camera, zone, kind."""
 
     def __init__(self, cameras: Iterable[CameraRef]) -> None:
-        self._tags = {c.camera_id: {"camera": c.camera_id, "zone": c.zone, "kind": c.kind} for c in cameras}
+        self._tags: dict[str, dict[str, str]] = {}
         self._deltas = Deltas()
         self._counters = {
             name: Counter(f"safecity_camera_{name}", description=text, tag_keys=CAMERA_TAGS)
@@ -79,6 +79,16 @@ class CameraMetrics:
         self._up = Gauge(
             "safecity_camera_up", description="1 while the camera streams, else 0.", tag_keys=CAMERA_TAGS
         )
+
+        self.set_cameras(cameras)
+
+    def set_cameras(self, cameras: Iterable[CameraRef]) -> None:
+        """The shard's cameras changed: a camera it no longer has is down (its gauges would stay)."""
+        tags = {c.camera_id: {"camera": c.camera_id, "zone": c.zone, "kind": c.kind} for c in cameras}
+        for camera_id, gone in self._tags.items():
+            if camera_id not in tags:
+                self._up.set(0.0, gone)
+        self._tags = tags
 
     def record(self, rows: Sequence[CameraStats]) -> None:
         """Bring the series up to ``rows``."""

@@ -52,7 +52,8 @@ def run(config: SafeCityConfig, stop: threading.Event, report_every_s: float = 3
         url = deploy_api(config)
         print(f"safecity: operator API at {url}/api/v1", flush=True)
     pipeline = start_pipeline(config)
-    print(f"safecity: running {len(config.cameras)} camera(s); Ctrl-C or SIGTERM stops", flush=True)
+    analysed = sum(len(specs) for specs in pipeline.cameras.assignment.values())
+    print(f"safecity: analysing {analysed} camera(s); Ctrl-C or SIGTERM stops", flush=True)
     while not stop.wait(report_every_s):
         try:
             report(pipeline)
@@ -69,8 +70,11 @@ def run_job(
     ``source`` names the config in messages. Raises :class:`SafeCityError` for a config that cannot
     run, including a webhook secret missing on the state node.
     """
-    if not config.cameras:
-        raise SafeCityError(f"{source}: cameras: at least one camera is needed to run")
+    if not config.cameras and not config.api.with_run:
+        raise SafeCityError(
+            f"{source}: cameras: at least one camera is needed to run (or api.with_run, to add them "
+            "through the API)"
+        )
     connect_ray()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # after ray.init, which installs handlers of its own

@@ -8,6 +8,7 @@ own work in its constructor, so one Ray restarts after a crash carries on withou
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +24,10 @@ from actors.camera import actor as camera_actor
 from actors.camera.shard import CameraSpec
 from actors.camera.stats import CameraStats
 from actors.dispatcher_actor import DispatchStopReport
+from cluster.camera_sync import CameraSync, ModelNeeds, running_cameras, sync_forever
 from cluster.config import SafeCityConfig
-from cluster.config.cameras import CameraConfig
 from cluster.config.serving import DeploymentConfig
-from serve.alerts import CameraRef
+from cluster.named_actors import create_named
 from serve.apps import ModelApp
 from serve.deployments import (
     Batching,
@@ -47,37 +48,11 @@ MatcherActor: Any = matcher_actor.MatcherActor
 
 DISPATCHER_NAME = "safecity-dispatcher"
 MATCHER_NAME = "safecity-matcher"
-NAME_FREE_TIMEOUT_S = 60.0  # an earlier run's actors may still be going away (its driver just died)
 
 
 def shard_name(index: int) -> str:
     """The name of the ``index``-th camera shard actor."""
     return f"safecity-cameras-{index}"
-
-
-def camera_spec(camera: CameraConfig) -> CameraSpec:
-    """A shard's view of a configured camera."""
-    location = camera.location
-    return CameraSpec(
-        ref=CameraRef(
-            camera.id,
-            camera.name,
-            camera.kind,
-            location.lat if location else None,
-            location.lon if location else None,
-            camera.zone,
-        ),
-        url=camera.url,
-        analysis_fps=camera.analysis_fps,
-        faces=camera.wants_faces,
-        plates=camera.wants_plates,
-        loop=camera.loop,
-    )
-
-
-def shards(cameras: list[CameraSpec], per_actor: int) -> list[list[CameraSpec]]:
-    """Cameras split into groups of at most ``per_actor``."""
-    return [cameras[i : i + per_actor] for i in range(0, len(cameras), per_actor)]
 
 
 @dataclass(frozen=True)
@@ -88,8 +63,10 @@ class ModelDeployment:
     arguments: tuple[Any, ...]
 
 
-def model_deployments(config: SafeCityConfig, gpu: bool) -> dict[ModelApp, ModelDeployment]:
-    """The model applications the configured cameras need, with their options from ``serving``."""
+def model_deployments(
+    config: SafeCityConfig, gpu: bool, needs: ModelNeeds | None = None
+) -> dict[ModelApp, ModelDeployment]:
+    """The model applications for ``needs`` (the configured cameras' by default), options from ``serving``."""
     models = ModelSpec(
         config.models.cache_dir.expanduser(),
         config.models.overrides(),
@@ -97,8 +74,8 @@ def model_deployments(config: SafeCityConfig, gpu: bool) -> dict[ModelApp, Model
         config.models.auto_pull,
     )
     serving = config.serving
-    faces = any(c.wants_faces for c in config.cameras)
-    plates = any(c.wants_plates for c in config.cameras)
+    needs = needs or ModelNeeds.of(config.cameras)
+    faces, plates = needs.faces, needs.plates
     face_settings, plate_settings = config.face_settings(), config.plate_settings()
     # Each app: its deployment, its serving section, and its arguments after the model spec.
     classes: dict[ModelApp, tuple[Any, DeploymentConfig, tuple[Any, ...]]] = {
@@ -110,14 +87,10 @@ def model_deployments(config: SafeCityConfig, gpu: bool) -> dict[ModelApp, Model
         ModelApp.FACE_EMBEDDER: (FaceEmbedderDeployment, serving.face_embedder, (face_settings,)),
         ModelApp.PLATE_READER: (PlateReaderDeployment, serving.plate_reader, (plate_settings,)),
     }
-    wanted = {
-        ModelApp.DETECTORS: faces or plates,
-        ModelApp.FACE_EMBEDDER: faces,
-        ModelApp.PLATE_READER: plates,
-    }
+    wanted = needs.apps()
     out = {}
     for app, (deployment, options, arguments) in classes.items():
-        if not wanted[app]:
+        if app not in wanted:
             continue
         replica = ReplicaSpec(
             max_age_s=config.pipeline.max_frame_age_s,
@@ -132,11 +105,20 @@ def model_deployments(config: SafeCityConfig, gpu: bool) -> dict[ModelApp, Model
     return out
 
 
-def deploy_models(config: SafeCityConfig) -> dict[ModelApp, str]:
-    """Run the model applications the cameras need on Serve; returns their application names."""
+def deploy_models(
+    config: SafeCityConfig, needs: ModelNeeds, running: ModelNeeds | None = None
+) -> dict[ModelApp, str]:
+    """Run the model applications ``needs`` asks for on Serve; returns their application names.
+
+    With ``running`` (what is deployed already), only the detectors (which gain a model) and the
+    applications not running yet are deployed: the others keep their replicas.
+    """
     resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
-    apps = model_deployments(config, gpu=resources.get("GPU", 0) > 0)
-    names = {app: app.app_name(config.serving.app_name) for app in apps}
+    apps = model_deployments(config, gpu=resources.get("GPU", 0) > 0, needs=needs)
+    if running is not None:
+        have = running.apps()
+        apps = {app: model for app, model in apps.items() if app == ModelApp.DETECTORS or app not in have}
+    names = app_names(config)
     if apps:
         serve.run_many(
             [
@@ -144,16 +126,28 @@ def deploy_models(config: SafeCityConfig) -> dict[ModelApp, str]:
                 for app, model in apps.items()
             ]
         )
-    return names
+    return {app: names[app] for app in apps}
+
+
+def app_names(config: SafeCityConfig) -> dict[ModelApp, str]:
+    """The Serve application name of every model app (deployed or not yet)."""
+    return {app: app.app_name(config.serving.app_name) for app in ModelApp}
 
 
 @dataclass
 class RunningPipeline:
-    """Handles to everything the pipeline started."""
+    """Handles to everything the pipeline started, and the thread that keeps its cameras in sync."""
 
     dispatcher: Any
     matcher: Any
-    shards: list[Any]
+    cameras: CameraSync
+    _stop_sync: threading.Event
+    _sync_thread: threading.Thread
+
+    @property
+    def shards(self) -> list[Any]:
+        """The camera shard actors, by index."""
+        return [shard for _, shard in sorted(self.cameras.shards.items())]
 
     def camera_stats(self) -> list[CameraStats]:
         """Per-camera counters from every shard."""
@@ -165,24 +159,11 @@ class RunningPipeline:
 
     def stop(self, drain_timeout_s: float = 30.0) -> DispatchStopReport:
         """Stop cameras, deliver what is pending for at most ``drain_timeout_s``, stop the dispatcher."""
+        self._stop_sync.set()
+        self._sync_thread.join()
         ray.get([s.stop.remote() for s in self.shards])
         report: DispatchStopReport = ray.get(self.dispatcher.stop.remote(drain_timeout_s))
         return report
-
-
-def _named(actor_class: Any, name: str, options: dict[str, Any], *args: Any) -> Any:
-    """Create a named actor, waiting while an earlier run's actor of that name is going away."""
-    deadline = time.monotonic() + NAME_FREE_TIMEOUT_S
-    while True:
-        try:
-            return actor_class.options(name=name, **options).remote(*args)
-        except ValueError as exc:  # Ray: "The name ... is already taken"
-            if "already taken" not in str(exc) or time.monotonic() > deadline:
-                raise SafeCityError(
-                    f"actor {name} exists in namespace {options['namespace']}: is another SafeCity job "
-                    "running on this cluster? Stop it first (ray job stop, or ray list actors)"
-                ) from exc
-            time.sleep(0.5)
 
 
 def _started(what: str, ready: Callable[[], object]) -> None:
@@ -201,12 +182,11 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
     backoff = Backoff(config.dispatch.retry_initial_s, config.dispatch.retry_max_s)
     # Endpoint sources name the secret's variable or file; the dispatcher reads it on the state node.
     sources = [endpoint.source() for endpoint in config.dispatch.endpoints]
-    dispatcher = _named(DispatcherActor, DISPATCHER_NAME, on_state_node, data_dir, sources, backoff)
+    dispatcher = create_named(DispatcherActor, DISPATCHER_NAME, on_state_node, data_dir, sources, backoff)
     _started("dispatcher", lambda: ray.get(dispatcher.ready.remote()))
-    names = deploy_models(config)
     versions = model_versions(frozenset(config.models.overrides()))
     pipeline = config.pipeline
-    matcher = _named(
+    matcher = create_named(
         MatcherActor,
         MATCHER_NAME,
         on_state_node,
@@ -219,20 +199,35 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         ActorAddress(DISPATCHER_NAME, placement.namespace),
     )
     _started("matcher", lambda: ray.get(matcher.stats.remote()))
-    cameras = [camera_spec(c) for c in config.cameras if c.enabled and c.kind != "plain"]
     settings = config.shard_settings()
     spread = {
         "namespace": placement.namespace,
         "num_cpus": pipeline.actor_num_cpus,
         "scheduling_strategy": "SPREAD",
     }
+    names = app_names(config)
     matcher_address = ActorAddress(MATCHER_NAME, placement.namespace)
-    actors = [
-        _named(CameraShardActor, shard_name(index), spread, group, settings, names, matcher_address)
-        for index, group in enumerate(shards(cameras, pipeline.cameras_per_actor))
-    ]
-    ray.get([actor.ready.remote() for actor in actors])
-    return RunningPipeline(dispatcher, matcher, actors)
+
+    def make_shard(index: int, cameras: list[CameraSpec]) -> Any:
+        arguments = (cameras, settings, names, matcher_address)
+        return create_named(CameraShardActor, shard_name(index), spread, *arguments)
+
+    sync = CameraSync(
+        pipeline.cameras_per_actor,
+        make_shard,
+        lambda needs: deploy_models(config, needs, sync.deployed),
+    )
+    sync.sync(running_cameras(config))
+    ray.get([actor.ready.remote() for actor in sync.shards.values()])
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=sync_forever,
+        args=(sync, lambda: running_cameras(config), pipeline.camera_sync_s, stop),
+        name="safecity-camera-sync",
+        daemon=True,
+    )
+    thread.start()
+    return RunningPipeline(dispatcher, matcher, sync, stop, thread)
 
 
 def wait_until_finished(pipeline: RunningPipeline, timeout_s: float, poll_s: float = 0.5) -> bool:

@@ -301,7 +301,7 @@ def test_normal_tail_needs_enough_spread_scores() -> None:
 
 def write_stats(path: Path, snapshots: list[tuple[float, int, int, int]]) -> None:
     """Job report lines for camera "cam" (at, read, analysed, shed.detect), with noise lines between."""
-    lines = ["safecity: running 1 camera(s); Ctrl-C or SIGTERM stops"]
+    lines = ["safecity: analysing 1 camera(s); Ctrl-C or SIGTERM stops"]
     for at, read, analysed, shed in snapshots:
         camera = {
             "camera_id": "cam",

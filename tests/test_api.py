@@ -437,3 +437,77 @@ def test_cameras_are_listed_with_live_counters_and_no_password(tmp_path: Path) -
         "stream_error": None,
     }
     assert listed[1]["live"] is None and listed[1]["enabled"] is False
+
+
+def test_a_supervisor_adds_changes_and_removes_cameras_and_each_change_is_audited(tmp_path: Path) -> None:
+    configured = [CameraConfig(id="gate", name="Gate", url="gate.mp4", kind="fr")]
+    services = make_services(tmp_path, cameras=configured)
+    with live_server(services) as url:
+        api = Api(url, services, role_keys(services))
+        body = {"id": "market", "name": "Market", "url": "rtsp://u:s3cret@10.0.0.9/1", "kind": "anpr"}
+        with api.client(Role.SUPERVISOR) as client:
+            added = client.post("/cameras", json={**body, "zone": "east", "analysis_fps": 1})
+            assert added.status_code == 201, added.text
+            assert added.json()["url"] == "rtsp://u:***@10.0.0.9/1"
+            assert client.post("/cameras", json=body).status_code == 409
+            changed = client.patch("/cameras/gate", json={"enabled": False, "analysis_fps": 0.5})
+            assert (changed.json()["enabled"], changed.json()["analysis_fps"]) == (False, 0.5)
+            assert client.get("/cameras/market").json()["zone"] == "east"
+        with api.client(Role.OPERATOR) as client:  # operators read, and may not change
+            assert [(c["id"], c["enabled"]) for c in client.get("/cameras").json()] == [
+                ("gate", False),
+                ("market", True),
+            ]
+            assert client.post("/cameras", json={**body, "id": "other"}).status_code == 403
+            assert client.patch("/cameras/gate", json={"enabled": True}).status_code == 403
+            assert client.delete("/cameras/gate").status_code == 403
+        with api.client(Role.SUPERVISOR) as client:
+            assert client.delete("/cameras/market").status_code == 200
+            assert client.get("/cameras/market").status_code == 404
+            assert client.delete("/cameras/market").status_code == 404
+    changes = [
+        (e.actor, e.action, e.target) for e in services.audit.entries() if e.action.startswith("camera")
+    ]
+    assert changes == [
+        ("supervisor-1 (supervisor)", "camera.add", "market"),
+        ("supervisor-1 (supervisor)", "camera.change", "gate"),
+        ("supervisor-1 (supervisor)", "camera.remove", "market"),
+    ]
+    assert "s3cret" not in services.audit.path.read_text()
+    # What a restarted service (or the job) reads: the config's cameras with the changes.
+    assert [(c.id, c.enabled) for c in make_services(tmp_path, cameras=configured).cameras.cameras()] == [
+        ("gate", False)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/cameras", {"id": "bad id!", "name": "N", "url": "x.mp4"}, "id"),
+        ("post", "/cameras", {"id": "cam", "name": "N", "url": "ftp://host/x"}, "url"),
+        ("post", "/cameras", {"id": "cam", "name": "N", "url": "x.mp4", "kind": "thermal"}, "kind"),
+        ("post", "/cameras", {"id": "cam", "name": "N", "url": "x.mp4", "analysis_fps": 0}, "analysis_fps"),
+        ("post", "/cameras", {"id": "cam", "name": "N", "url": "x.mp4", "colour": "red"}, "colour"),
+        ("post", "/cameras", {"name": "N", "url": "x.mp4"}, "id"),
+        ("patch", "/cameras/gate", {"analysis_fps": 99}, "analysis_fps"),
+        ("patch", "/cameras/gate", {"url": "y.mp4"}, "url"),
+        ("patch", "/cameras/gate", {}, None),
+    ],
+)
+def test_bad_camera_changes_are_422_naming_the_field_and_store_nothing(
+    tmp_path: Path, method: str, path: str, body: dict[str, object], field: str | None
+) -> None:
+    configured = [CameraConfig(id="gate", name="Gate", url="gate.mp4", kind="fr")]
+    services = make_services(tmp_path, cameras=configured)
+    with (
+        live_server(services) as url,
+        Api(url, services, role_keys(services)).client(Role.SUPERVISOR) as client,
+    ):
+        answer = client.request(method.upper(), path, json=body)
+    assert answer.status_code == 422, answer.text
+    if field is not None:
+        assert answer.json()["field"] == field
+    else:
+        assert "nothing to change" in answer.json()["detail"]
+    assert not services.cameras.path.exists()
+    assert not any(e.action.startswith("camera") for e in services.audit.entries())

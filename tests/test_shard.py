@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,6 +40,7 @@ from serve.types import (
     Shed,
 )
 from tests.settings import shard_settings
+from tests.streams import numbered_frames, write_video
 
 FRAME_W, FRAME_H = 960, 540
 T0 = 1_750_000_000.0
@@ -370,3 +373,57 @@ def test_a_track_lives_as_long_as_the_config_says(max_age_s: float) -> None:
         [track] = tracker.update(np.array([[0, 0, 50, 50]], np.float32), at=T0)
         assert tracker.expired(at=T0 + max_age_s - 0.5) == []  # still the same person or car
         assert tracker.expired(at=T0 + max_age_s + 0.5) == [track]
+
+
+# ---- cameras changed at runtime ----
+
+
+def camera(camera_id: str, url: str, fps: float = 5.0, name: str = "") -> CameraSpec:
+    ref = CameraRef(camera_id, name or camera_id, "anpr")
+    return CameraSpec(ref, url, fps, faces=False, plates=True, loop=True)
+
+
+def test_set_cameras_keeps_a_retuned_camera_and_restarts_one_whose_stream_changed() -> None:
+    shard = CameraShard(
+        [camera("a", "a.mp4"), camera("b", "b.mp4")], shard_settings(), FakeModels(), FakeMatcher()
+    )
+    a, b = shard.workers
+    a.face_tracker.update(np.array([[0, 0, 50, 50]], np.float32), at=T0)
+    asyncio.run(shard.set_cameras([camera("a", "a.mp4", fps=0.5, name="A"), camera("b", "b2.mp4")]))
+    kept, restarted = shard.workers
+    assert kept is a and kept.pacer.interval_s == 2.0 and kept.spec.ref.name == "A"
+    assert kept.face_tracker.update(np.array([[0, 0, 50, 50]], np.float32), at=T0 + 0.1) != []  # tracks kept
+    assert restarted is not b and restarted.spec.url == "b2.mp4"
+    assert b.reader.stats().state == "stopped"
+    assert shard.window.maximum == 2 * shard.settings.max_in_flight
+
+
+def test_a_running_shard_starts_an_added_camera_and_stops_a_removed_one(tmp_path: Path) -> None:
+    first = str(write_video(tmp_path / "first.mp4", numbered_frames(10), fps=10))
+    second = str(write_video(tmp_path / "second.mp4", numbered_frames(10), fps=10))
+    models = FakeModels()
+    shard = CameraShard([camera("first", first)], shard_settings(), models, FakeMatcher())
+
+    def analysed(camera_id: str) -> int:
+        return next((row.frames_analysed for row in shard.stats() if row.camera_id == camera_id), 0)
+
+    async def until(done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not done():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(shard.run(stop))
+        await until(lambda: analysed("first") > 0, "the first camera's analysis")
+        await shard.set_cameras([camera("first", first), camera("second", second)])
+        await until(lambda: analysed("second") > 0, "the added camera's analysis")
+        removed = shard.workers[0]
+        await shard.set_cameras([camera("second", second)])
+        assert [row.camera_id for row in shard.stats()] == ["second"]
+        assert removed.reader.stats().state == "stopped"
+        stop.set()
+        await running
+
+    asyncio.run(scenario())

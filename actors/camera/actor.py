@@ -76,7 +76,7 @@ class CameraShardActor:
         # An async actor's constructor runs on its event loop: analysis starts here, so a shard Ray
         # restarts after a crash (on this node or another) reconnects its cameras by itself.
         self._task = asyncio.get_running_loop().create_task(self._shard.run(self._stop))
-        metrics = CameraMetrics([spec.ref for spec in cameras])
+        self._metrics = metrics = CameraMetrics([spec.ref for spec in cameras])
         self._exporter = asyncio.get_running_loop().create_task(
             export_forever(lambda: metrics.record(self._shard.stats()))
         )
@@ -94,6 +94,15 @@ class CameraShardActor:
     def stats(self) -> list[CameraStats]:
         """Per-camera counters."""
         return self._shard.stats()
+
+    def cameras(self) -> list[CameraSpec]:
+        """The cameras analysed now (a restarted shard has those it was created with)."""
+        return self._shard.cameras()
+
+    async def set_cameras(self, cameras: Sequence[CameraSpec]) -> None:
+        """Analyse ``cameras`` from now on (cameras added, changed or removed at runtime)."""
+        await self._shard.set_cameras(cameras)
+        self._metrics.set_cameras([spec.ref for spec in cameras])
 
     def finished(self) -> bool:
         """Whether every camera was a file that has ended."""

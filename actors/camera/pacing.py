@@ -23,6 +23,12 @@ class AnalysisPacer:
         self._last_at = 0.0
         self._next_at: float | None = None
 
+    def set_rate(self, analysis_fps: float) -> None:
+        """Analyse at ``analysis_fps`` from the next frame on (an operator changed the camera)."""
+        if not analysis_fps > 0:
+            raise ValueError(f"analysis_fps must be positive, got {analysis_fps}")
+        self.interval_s = 1.0 / analysis_fps
+
     def should_analyse(self, seq: int, captured_at: float) -> bool:
         """Whether the frame numbered ``seq``, decoded at ``captured_at``, is due for analysis now."""
         if self._last_seq is not None and seq <= self._last_seq:
@@ -98,6 +104,13 @@ class CongestionWindow:
         self.decreases = 0
         self._sent = 0
         self._decrease_after = 0  # frames sent before the last decrease do not decrease it again
+
+    def resize(self, maximum: int) -> None:
+        """A new ceiling (the shard's cameras changed); the window shrinks to it if above."""
+        if maximum < 1:
+            raise ValueError(f"maximum must be at least 1, got {maximum}")
+        self.maximum = maximum
+        self.window = min(self.window, float(maximum))
 
     def has_room(self) -> bool:
         """Whether another frame may go to the models now."""

@@ -189,20 +189,56 @@ class CameraShard:
         self.settings = settings
         self.models = models
         self.matcher = matcher
-        started_at = clock()
-        self.workers = [
-            CameraWorker(spec, settings, open_reader(spec, settings), started_at) for spec in cameras
-        ]
-        self.window = CongestionWindow(
-            settings.target_detect_age_s, maximum=max(1, settings.max_in_flight * len(self.workers))
-        )
+        self._clock = clock
+        self.workers = [self._worker(spec) for spec in cameras]
+        self.window = CongestionWindow(settings.target_detect_age_s, maximum=self._window_maximum())
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        self._running = False
         self._rng = random.Random()
+
+    def _worker(self, spec: CameraSpec) -> CameraWorker:
+        return CameraWorker(spec, self.settings, open_reader(spec, self.settings), self._clock())
+
+    def _window_maximum(self) -> int:
+        return max(1, self.settings.max_in_flight * len(self.workers))
 
     def stats(self) -> list[CameraStats]:
         """Per-camera counters."""
         return [worker.stats() for worker in self.workers]
+
+    def cameras(self) -> list[CameraSpec]:
+        """The cameras this shard analyses now."""
+        return [worker.spec for worker in self.workers]
+
+    async def set_cameras(self, cameras: Sequence[CameraSpec]) -> None:
+        """Analyse ``cameras`` from now on: new ones start, gone ones stop, changed ones follow.
+
+        A camera whose rate, name or zone changed keeps its stream and tracks; one whose stream or
+        analysis changed starts afresh. Frames of a stopped camera still in flight finish on their own.
+        """
+        wanted = {spec.ref.camera_id: spec for spec in cameras}
+        kept: list[CameraWorker] = []
+        stopped: list[CameraWorker] = []
+        for worker in self.workers:
+            spec = wanted.pop(worker.spec.ref.camera_id, None)
+            if spec is None or not _same_stream(worker.spec, spec):
+                stopped.append(worker)
+                if spec is not None:
+                    wanted[spec.ref.camera_id] = spec  # restarted below with its new stream
+                continue
+            if spec.analysis_fps != worker.spec.analysis_fps:
+                worker.pacer.set_rate(spec.analysis_fps)
+            worker.spec = spec
+            kept.append(worker)
+        started = [self._worker(spec) for spec in wanted.values()]
+        self.workers = kept + started
+        self.window.resize(self._window_maximum())
+        if self._running:
+            for worker in started:
+                worker.reader.start()
+        for worker in stopped:
+            await asyncio.to_thread(worker.reader.stop)
 
     def finished(self) -> bool:
         """True when every camera is a file that has ended and nothing is in flight."""
@@ -211,12 +247,13 @@ class CameraShard:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll each camera's newest frame and analyse those that are due."""
         self._stopping = stop
+        self._running = True
         for worker in self.workers:
             worker.reader.start()
-        fastest = max((w.spec.analysis_fps for w in self.workers), default=1.0)
-        tick_s = min(0.05, 0.5 / fastest)
         try:
             while not stop.is_set():
+                fastest = max((w.spec.analysis_fps for w in self.workers), default=1.0)
+                tick_s = min(0.05, 0.5 / fastest)
                 # The camera that waited longest goes first: when the shard's window is the limit, every
                 # camera gets its turn instead of the first ones in the list taking every slot.
                 for worker in sorted(self.workers, key=lambda w: w.last_sent_at):
@@ -235,6 +272,7 @@ class CameraShard:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick_s)
         finally:
+            self._running = False
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
             for worker in self.workers:
                 await asyncio.to_thread(worker.reader.stop)
@@ -379,6 +417,16 @@ class CameraShard:
                 with contextlib.suppress(TimeoutError):
                     delay = self.settings.matcher_retry.delay(attempt, self._rng)
                     await asyncio.wait_for(self._stopping.wait(), delay)
+
+
+def _same_stream(before: CameraSpec, after: CameraSpec) -> bool:
+    """Whether a camera changed only in what its stream and tracks survive (rate, name, zone)."""
+    return (before.url, before.faces, before.plates, before.loop) == (
+        after.url,
+        after.faces,
+        after.plates,
+        after.loop,
+    )
 
 
 def _track(

@@ -24,6 +24,7 @@ from cluster.api.routes.watchlist import PhotoTypeError
 from cluster.api.schemas import Caller, ErrorReply, Health
 from cluster.api.security import AnyRole
 from cluster.api.services import ApiServices
+from cluster.camera_store import CameraExistsError, CameraInputError
 from serve.errors import EnrolmentError, NotFoundError, SafeCityError
 
 API_PREFIX = "/api/v1"
@@ -38,6 +39,8 @@ _STATUS_OF: list[tuple[type[SafeCityError], int, str | None]] = [
     (EnrolmentError, status.HTTP_422_UNPROCESSABLE_CONTENT, "photos"),
     (WatchlistInputError, status.HTTP_422_UNPROCESSABLE_CONTENT, None),
     (HotlistEntryError, status.HTTP_422_UNPROCESSABLE_CONTENT, None),
+    (CameraExistsError, status.HTTP_409_CONFLICT, "id"),
+    (CameraInputError, status.HTTP_422_UNPROCESSABLE_CONTENT, None),
 ]
 
 

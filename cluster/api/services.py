@@ -15,6 +15,7 @@ from cluster.api.alerts import AlertReader
 from cluster.api.cameras import StatsSource, ray_camera_stats
 from cluster.api.keys import KeyStore
 from cluster.api.throttle import FailureThrottle
+from cluster.camera_store import CameraStore
 from cluster.config import SafeCityConfig
 from cluster.runtime import Runtime
 
@@ -41,6 +42,7 @@ class ApiServices:
     throttle: FailureThrottle
     faces: Callable[[], FaceAnalyzer]
     camera_stats: StatsSource
+    cameras: CameraStore
     # Enrolments one at a time: they are rare, run the face models, and rewrite the same file.
     enrol_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,6 +70,7 @@ class ApiServices:
             throttle=FailureThrottle(api.auth_max_failures, api.auth_failure_window_s),
             faces=faces if faces is not None else (lambda: runtime.faces),
             camera_stats=camera_stats or ray_camera_stats(config.placement.namespace),
+            cameras=CameraStore(data_dir, runtime.audit, config.cameras),
         )
 
     @property

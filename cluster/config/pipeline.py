@@ -48,6 +48,9 @@ class PipelineConfig(Section):
         description="After an alert, the same subject or plate on the same camera is not re-alerted.",
     )
     watchlist_reload_s: float = Field(5, gt=0, description="How often the matcher checks for list changes.")
+    camera_sync_s: float = Field(
+        2, gt=0, description="How often the job applies camera changes made through the API to the shards."
+    )
 
     @model_validator(mode="after")
     def _reads_ordered(self) -> PipelineConfig:
