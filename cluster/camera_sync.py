@@ -106,15 +106,16 @@ def running_cameras(config: SafeCityConfig, timeout_s: float = 60.0) -> list[Cam
 class CameraSync:
     """Creates camera shards and hands them their cameras; one round per :meth:`sync` call.
 
-    ``make_shard(index, cameras)`` starts the shard actor of that index; ``deploy(needs)`` deploys
-    the model applications for ``needs`` (before a camera that needs a new model starts).
+    ``make_shard(index, cameras)`` starts the shard actor of that index; ``deploy(needs, running)``
+    deploys the model applications for ``needs`` where ``running`` (``None`` at first) falls short,
+    before a camera that needs a new model starts.
     """
 
     def __init__(
         self,
         per_shard: int,
         make_shard: Callable[[int, list[CameraSpec]], Any],
-        deploy: Callable[[ModelNeeds], object],
+        deploy: Callable[[ModelNeeds, ModelNeeds | None], object],
     ) -> None:
         self.per_shard = per_shard
         self._make_shard = make_shard
@@ -130,7 +131,7 @@ class CameraSync:
             needs = ModelNeeds.of(cameras)
             if self.deployed is None or not self.deployed.covers(needs):
                 wanted = needs if self.deployed is None else self.deployed.union(needs)
-                self._deploy(wanted)
+                self._deploy(wanted, self.deployed)
                 self.deployed = wanted
             target = assign(analysed_specs(cameras), self.assignment, self.per_shard)
             started = {
@@ -156,10 +157,14 @@ class CameraSync:
             except ray.exceptions.RayError as exc:
                 log.warning("camera shard %d: not synced this round: %s", index, type(exc).__name__)
                 continue
-            if reported != target[index]:
+            if _by_id(reported) != _by_id(target[index]):  # the order within a shard is not kept
                 log.info("camera shard %d: cameras %s", index, [s.ref.camera_id for s in target[index]])
                 changes.append(self.shards[index].set_cameras.remote(target[index]))
         ray.wait(changes, num_returns=len(changes), timeout=SHARD_TIMEOUT_S)
+
+
+def _by_id(specs: Sequence[CameraSpec]) -> dict[str, CameraSpec]:
+    return {spec.ref.camera_id: spec for spec in specs}
 
 
 def sync_forever(

@@ -8,6 +8,7 @@ own work in its constructor, so one Ray restarts after a crash carries on withou
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -212,11 +213,7 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         arguments = (cameras, settings, names, matcher_address)
         return create_named(CameraShardActor, shard_name(index), spread, *arguments)
 
-    sync = CameraSync(
-        pipeline.cameras_per_actor,
-        make_shard,
-        lambda needs: deploy_models(config, needs, sync.deployed),
-    )
+    sync = CameraSync(pipeline.cameras_per_actor, make_shard, functools.partial(deploy_models, config))
     sync.sync(running_cameras(config))
     ray.get([actor.ready.remote() for actor in sync.shards.values()])
     stop = threading.Event()
