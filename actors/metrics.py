@@ -5,7 +5,8 @@ The actors already keep their counters (:class:`CameraStats`, :class:`MatcherSta
 :data:`EXPORT_INTERVAL_S`, so the hot paths stay free of metric calls. Ray prefixes every name with
 ``ray_`` and adds ``_total`` to counters on the endpoint (``ray_safecity_camera_frames_analysed_total``).
 Model batch sizes and latency come from Ray Serve's own series (``ray_serve_actual_batch_size``,
-``ray_serve_batch_execution_time_ms``, ``ray_serve_deployment_processing_latency_ms``).
+``ray_serve_batch_execution_time_ms``, ``ray_serve_deployment_processing_latency_ms``). Reviews are
+rare and stored by the API, which counts each one as it stores it (:class:`ReviewMetrics`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 EXPORT_INTERVAL_S = 2.0
 CAMERA_TAGS = ("camera", "zone", "kind")
+REVIEW_TAGS = ("decision", "kind", "camera", "zone")  # kind: the alert's (face, plate)
 
 
 @dataclass
@@ -205,6 +207,25 @@ class DispatchMetrics:
     def delivered(self, endpoint: str, elapsed_s: float) -> None:
         """One acknowledged POST and how long it took."""
         self._round_trip.observe(elapsed_s, {"endpoint": endpoint})
+
+
+class ReviewMetrics:
+    """Officers' reviews by decision (confirmed, rejected), alert kind, camera and zone."""
+
+    def __init__(self) -> None:
+        self._reviews = Counter(
+            "safecity_reviews",
+            description="Alerts an officer reviewed, by decision: confirmed or rejected.",
+            tag_keys=REVIEW_TAGS,
+        )
+
+    def reviewed(self, decision: str, kind: str, camera: str, zone: str | None) -> None:
+        """Count one stored review of an alert of ``kind`` from ``camera`` in ``zone``."""
+        tags = {"decision": decision, "kind": kind, "camera": camera, "zone": zone or ""}
+        try:
+            self._reviews.inc(1, tags)
+        except Exception:  # the review is stored: a metric must not turn its reply into an error
+            log.exception("metrics: counting a review failed")
 
 
 async def export_forever(record: Callable[[], None], interval_s: float = EXPORT_INTERVAL_S) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ray.util.metrics import Counter, Histogram, Metric
 
-from actors.metrics import CameraMetrics, Deltas, DispatchMetrics, MatcherMetrics
+from actors.metrics import CameraMetrics, Deltas, DispatchMetrics, MatcherMetrics, ReviewMetrics
 from serve.alerts import CameraRef
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "cluster" / "monitoring" / "grafana-dashboard.json"
@@ -44,7 +44,12 @@ def series_names(metric: Metric) -> set[str]:
 
 
 def safecity_series() -> set[str]:
-    objects: list[Any] = [CameraMetrics([CameraRef("cam", "Cam", "fr")]), MatcherMetrics(), DispatchMetrics()]
+    objects: list[Any] = [
+        CameraMetrics([CameraRef("cam", "Cam", "fr")]),
+        MatcherMetrics(),
+        DispatchMetrics(),
+        ReviewMetrics(),
+    ]
     names: set[str] = set()
     for holder in objects:
         for value in vars(holder).values():
@@ -59,7 +64,7 @@ def test_every_series_is_a_safecity_series_with_a_description() -> None:
     names = safecity_series()
     assert len(names) >= 20
     assert all(name.startswith("ray_safecity_") for name in names)
-    for holder in (MatcherMetrics(), DispatchMetrics()):
+    for holder in (MatcherMetrics(), DispatchMetrics(), ReviewMetrics()):
         for value in vars(holder).values():
             for metric in value.values() if isinstance(value, dict) else [value]:
                 if isinstance(metric, Metric):

@@ -37,6 +37,15 @@ class AlertFilter:
     until: datetime | None = None
 
 
+@dataclass(frozen=True)
+class AlertOrigin:
+    """An alert's kind (face, plate) and the camera and zone it came from: what its metrics are tagged."""
+
+    kind: str
+    camera_id: str
+    zone: str | None
+
+
 def _where(query: AlertFilter) -> ds.Expression | None:
     conditions = []
     if query.camera_id is not None:
@@ -90,10 +99,12 @@ class AlertReader:
         alerts.sort(key=lambda alert: (alert.captured_at, alert.alert_id), reverse=True)
         return alerts[offset : offset + limit], len(alerts)
 
-    def require(self, alert_id: str) -> None:
-        """:class:`NotFoundError` unless ``alert_id`` is in the alert log."""
-        if self._log.read(["alert_id"], ds.field("alert_id") == alert_id).num_rows == 0:
+    def require(self, alert_id: str) -> AlertOrigin:
+        """Where ``alert_id`` came from; :class:`NotFoundError` unless it is in the alert log."""
+        rows = self._log.read(["kind", "camera_id", "zone"], ds.field("alert_id") == alert_id).to_pylist()
+        if not rows:
             raise NotFoundError(f"alert {alert_id!r} is not in the alert log")
+        return AlertOrigin(rows[0]["kind"], rows[0]["camera_id"], rows[0]["zone"])
 
     def get(self, alert_id: str) -> AlertDetail:
         """One alert with its evidence crop and enrolment photo, or :class:`NotFoundError`."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from actors.dispatch.alert_log import AlertLog
+from actors.metrics import ReviewMetrics
 from actors.reviews import ReviewLog
 from cluster.api.alerts import AlertReader
 from cluster.api.cameras import StatsSource, ray_camera_stats
@@ -45,6 +46,7 @@ class ApiServices:
     cameras: CameraStore
     # Enrolments one at a time: they are rare, run the face models, and rewrite the same file.
     enrol_lock: threading.Lock = field(default_factory=threading.Lock)
+    review_metrics: ReviewMetrics = field(default_factory=ReviewMetrics)
 
     @classmethod
     def build(

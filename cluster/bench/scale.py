@@ -25,6 +25,7 @@ import psutil
 import ray
 
 from actors.camera.stats import CameraStats
+from cluster.bench.serve_routers import cluster_routers
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
@@ -66,6 +67,8 @@ class ScaleResult:
     outbox_pending_max: int = 0
     alerts_delivered: int = 0
     serve_controller_cpu_pct: float = 0.0
+    serve_routers: int = 0  # Serve handles in use, one router each: a shard's, one per model it calls
+    serve_router_processes: int = 0  # processes holding them: the shards (README, Scale)
     limits: list[str] = field(default_factory=list)
 
 
@@ -220,6 +223,8 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.shard_pss_mb_total = round(_memory_mb(processes, "CameraShardActor", proportional=True))
     if controller is not None:
         result.serve_controller_cpu_pct = round(controller.cpu_percent(None), 1)
+    held = cluster_routers()
+    result.serve_routers, result.serve_router_processes = len(held), len({r.actor_id for r in held})
     before = {row.camera_id: row.frames_analysed for row in at_1min}
     per_minute = [(row.frames_analysed - before.get(row.camera_id, 0)) / window_min for row in rows]
     result.frames_analysed_min_per_camera = round(min(per_minute), 2)
@@ -250,6 +255,11 @@ def limits(result: ScaleResult) -> list[str]:
         )
     if result.frame_age_p95_s > 2:
         found.append(f"frame age p95 {result.frame_age_p95_s} s: requests queue before the models")
+    if result.serve_router_processes > result.camera_actors:
+        found.append(
+            f"{result.serve_router_processes} processes hold Serve handles for {result.camera_actors} "
+            "shards: each runs a router that polls the Serve controller"
+        )
     if result.rss_mb_end > 1.1 * result.rss_mb_at_1min:
         found.append(f"memory grew {result.rss_mb_at_1min} -> {result.rss_mb_end} MB")
     return found

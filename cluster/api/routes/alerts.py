@@ -81,6 +81,7 @@ def get_alert(alert_id: str, caller: AlertDesk, services: Services) -> AlertDeta
 @router.post("/{alert_id}/review", status_code=http.HTTP_201_CREATED)
 def review_alert(alert_id: str, body: ReviewCreate, caller: AlertDesk, services: Services) -> ReviewInfo:
     """Record an officer's verdict; it sets the alert's status. One review per alert (409 after)."""
-    services.alerts.require(alert_id)
+    origin = services.alerts.require(alert_id)
     review = services.reviews.add(alert_id, body.decision, body.reason, body.officer, caller.actor)
+    services.review_metrics.reviewed(review.decision, origin.kind, origin.camera_id, origin.zone)
     return ReviewInfo.of(review)
