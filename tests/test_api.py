@@ -271,6 +271,7 @@ def test_a_review_is_stored_audited_and_sets_the_alerts_status_once(api: Api) ->
     with api.client(Role.OPERATOR) as client:
         stored = client.post(f"/alerts/{alert.alert_id}/review", json=body)
         assert stored.status_code == 201, stored.text
+        assert stored.json()["keep"] is False
         again = client.post(f"/alerts/{alert.alert_id}/review", json={**body, "decision": "confirmed"})
         assert again.status_code == 409 and "already rejected by PC 4471" in again.json()["detail"]
         assert client.get(f"/alerts/{alert.alert_id}").json()["status"] == "rejected"
@@ -291,6 +292,7 @@ def test_a_review_is_stored_audited_and_sets_the_alerts_status_once(api: Api) ->
         "decision": "rejected",
         "reason": "different person on closer look",
         "officer": "PC 4471",
+        "keep": False,
     }
 
 
@@ -301,10 +303,12 @@ def test_a_review_is_stored_audited_and_sets_the_alerts_status_once(api: Api) ->
         ({"decision": "confirmed", "reason": "", "officer": "o"}, "reason"),
         ({"decision": "confirmed", "reason": "r", "officer": "   "}, "officer"),
         ({"decision": "confirmed", "reason": "r"}, "officer"),
+        ({"decision": "rejected", "reason": "r", "officer": "o", "keep": True}, "keep"),
+        ({"decision": "confirmed", "reason": "r", "officer": "o", "keep": "forever"}, "keep"),
     ],
 )
 def test_bad_reviews_are_refused_naming_the_field_and_nothing_is_stored(
-    api: Api, body: dict[str, str], field: str
+    api: Api, body: dict[str, str | bool], field: str
 ) -> None:
     alert = face_alert()
     log_alerts(api.services.runtime.data_dir, alert)

@@ -82,5 +82,7 @@ def get_alert(alert_id: str, caller: AlertDesk, services: Services) -> AlertDeta
 def review_alert(alert_id: str, body: ReviewCreate, caller: AlertDesk, services: Services) -> ReviewInfo:
     """Record an officer's verdict; it sets the alert's status. One review per alert (409 after)."""
     services.alerts.require(alert_id)
-    review = services.reviews.add(alert_id, body.decision, body.reason, body.officer, caller.actor)
+    review = services.reviews.add(
+        alert_id, body.decision, body.reason, body.officer, caller.actor, keep=body.keep
+    )
     return ReviewInfo.of(review)
