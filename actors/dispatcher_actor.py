@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ray
 
+from actors.audit import AuditLog
 from actors.backoff import Backoff
 from actors.dispatch.alert_log import AlertLog
 from actors.dispatch.dispatcher import Dispatcher, DispatchStats
 from actors.dispatch.outbox import Outbox
 from actors.dispatch.secrets import EndpointSource
 from actors.metrics import DispatchMetrics, export_forever
+from actors.retention import PurgeReport, RetentionSettings, purge
+from actors.retention_schedule import purge_on_schedule
 from serve.alerts import Alert
 from serve.errors import StoreError
+
+log = logging.getLogger(__name__)
+PURGE_ACTOR = "retention (dispatcher)"  # who the scheduled purge's audit entries name
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,17 @@ class DispatcherActor:
 
     The webhook secrets are read here, on the state node, from the environment or the secret files the
     config names; they never pass through Ray (arguments, runtime_env), where the dashboard shows them.
+    It owns the alert log and the outbox, so it also runs the retention purge, every
+    ``retention.purge_every_s``; without ``retention`` nothing is purged (and it says so).
     """
 
-    def __init__(self, data_dir: str, endpoints: Sequence[EndpointSource], backoff: Backoff) -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        endpoints: Sequence[EndpointSource],
+        backoff: Backoff,
+        retention: RetentionSettings | None = None,
+    ) -> None:
         hooks = [source.endpoint() for source in endpoints]
         folder = Path(data_dir)
         outbox = Outbox(folder / "outbox.sqlite3", [h.name for h in hooks])
@@ -58,6 +74,19 @@ class DispatcherActor:
         self._exporter = asyncio.get_running_loop().create_task(
             export_forever(lambda: metrics.record(self._dispatcher.stats()))
         )
+        self._purger: asyncio.Task[None] | None = None
+        if retention is None:
+            log.warning("dispatcher: no retention settings given; alerts are not purged")
+        else:
+            audit = AuditLog(folder / "audit.jsonl")
+
+            def run_purge() -> PurgeReport:
+                cutoff = retention.cutoff(datetime.now(UTC))
+                return purge(folder, cutoff, audit, outbox=outbox, actor=PURGE_ACTOR)
+
+            self._purger = asyncio.get_running_loop().create_task(
+                purge_on_schedule(run_purge, retention.purge_every_s, self._stop)
+            )
 
     async def ready(self) -> bool:
         """True once constructed (the outbox is open and the secrets were found)."""
@@ -83,6 +112,8 @@ class DispatcherActor:
         delivered_all = await self._dispatcher.drain(drain_timeout_s)
         self._stop.set()
         await self._task
+        if self._purger is not None:
+            await self._purger  # a purge under way finishes; no other starts
         self._exporter.cancel()
         counts = await asyncio.to_thread(self._dispatcher.outbox.counts)
         return DispatchStopReport(delivered_all, counts.pending, counts.unlogged)
