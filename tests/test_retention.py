@@ -330,3 +330,34 @@ async def test_the_schedule_runs_in_a_thread_repeats_survives_a_failure_and_stop
     release_third.set()
     await asyncio.wait_for(schedule, 10)
     assert len(runs) == 3, "no run starts once stopped"
+
+
+# ---- the command ----
+
+
+def test_safecity_purge_refuses_while_a_dispatcher_holds_the_outbox_then_purges(
+    city: City, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cluster.cli import main
+
+    now = datetime.now(UTC)  # the command purges by the real clock
+    gone, recent = face_alert(captured_at=now - timedelta(days=31)), face_alert(captured_at=now)
+    city.store(gone, recent)
+    data_dir = ["--data-dir", str(city.data_dir), "--actor", "ops-cron"]
+
+    assert main([*data_dir, "purge"]) == 1  # the fixture's outbox stands for a running dispatcher
+    error = capsys.readouterr().err
+    assert "a running dispatcher holds" in error and "nothing was purged" in error
+    city.outbox.close()
+    assert main([*data_dir, "purge", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("would purge alerts captured before ")
+    assert city.logged_ids() == {gone.alert_id, recent.alert_id}
+
+    assert main([*data_dir, "purge"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("purged alerts captured before ") and "1 in the alert log, 1 in the outbox" in out
+    assert city.logged_ids() == {recent.alert_id}
+    with Outbox(city.data_dir / "outbox.sqlite3", ["cc"]) as outbox:
+        assert outbox.counts().alerts == 1
+    entry = list(city.audit.entries())[-1]
+    assert (entry.actor, entry.action, entry.details["alerts"]) == ("ops-cron", PURGE_ACTION, 1)
