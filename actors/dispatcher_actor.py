@@ -5,18 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ray
 
+from actors.audit import AuditLog
 from actors.backoff import Backoff
 from actors.dispatch.alert_log import AlertLog
 from actors.dispatch.dispatcher import Dispatcher, DispatchStats
 from actors.dispatch.outbox import Outbox
 from actors.dispatch.secrets import EndpointSource
 from actors.metrics import DispatchMetrics, export_forever
+from actors.retention import PurgeReport, RetentionSettings, purge
+from actors.retention_schedule import purge_on_schedule
 from serve.alerts import Alert
 from serve.errors import StoreError
+
+PURGE_ACTOR = "retention (dispatcher)"  # who the scheduled purge's audit entries name
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,17 @@ class DispatcherActor:
 
     The webhook secrets are read here, on the state node, from the environment or the secret files the
     config names; they never pass through Ray (arguments, runtime_env), where the dashboard shows them.
+    It owns the alert log and the outbox, so it also runs the retention purge, every
+    ``retention.purge_every_s``; without ``retention`` nothing is purged (and it says so).
     """
 
-    def __init__(self, data_dir: str, endpoints: Sequence[EndpointSource], backoff: Backoff) -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        endpoints: Sequence[EndpointSource],
+        backoff: Backoff,
+        retention: RetentionSettings,
+    ) -> None:
         hooks = [source.endpoint() for source in endpoints]
         folder = Path(data_dir)
         outbox = Outbox(folder / "outbox.sqlite3", [h.name for h in hooks])
@@ -57,6 +71,15 @@ class DispatcherActor:
         self._task = asyncio.get_running_loop().create_task(self._dispatcher.run(self._stop))
         self._exporter = asyncio.get_running_loop().create_task(
             export_forever(lambda: metrics.record(self._dispatcher.stats()))
+        )
+        audit = AuditLog(folder / "audit.jsonl")
+
+        def run_purge() -> PurgeReport:
+            cutoff = retention.cutoff(datetime.now(UTC))
+            return purge(folder, cutoff, audit, outbox=outbox, actor=PURGE_ACTOR)
+
+        self._purger = asyncio.get_running_loop().create_task(
+            purge_on_schedule(run_purge, retention.purge_every_s, self._stop)
         )
 
     async def ready(self) -> bool:
@@ -83,6 +106,7 @@ class DispatcherActor:
         delivered_all = await self._dispatcher.drain(drain_timeout_s)
         self._stop.set()
         await self._task
+        await self._purger  # a purge under way finishes; no other starts
         self._exporter.cancel()
         counts = await asyncio.to_thread(self._dispatcher.outbox.counts)
         return DispatchStopReport(delivered_all, counts.pending, counts.unlogged)

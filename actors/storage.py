@@ -6,7 +6,7 @@ replace means a crash at any point leaves either the old file or the new one, ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,14 +47,22 @@ def replace_audited(path: Path, write: Callable[[], object], audit: Callable[[],
         raise
 
 
-def read_table(path: Path, schema: pa.Schema) -> pa.Table:
-    """Read a Parquet table, or an empty one with ``schema`` when the file does not exist yet."""
+def read_table(path: Path, schema: pa.Schema, added: Mapping[str, object] | None = None) -> pa.Table:
+    """Read a Parquet table, or an empty one with ``schema`` when the file does not exist yet.
+
+    ``added`` names columns added to ``schema`` after files were first written, with the value a file
+    written before holds in them.
+    """
     if not path.exists():
         return schema.empty_table()
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(f"cannot read {path}: {exc}; restore it from backup or move it aside") from exc
+    for name, value in (added or {}).items():
+        if name not in table.schema.names:
+            column = pa.array([value] * table.num_rows, type=schema.field(name).type)
+            table = table.append_column(schema.field(name), column)
     missing = [name for name in schema.names if name not in table.schema.names]
     if missing:
         raise StoreError(f"{path} lacks columns {missing}; it was not written by this SafeCity version")

@@ -174,6 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
         "run the operator API and console alone (on api.host:api.port; lists, alerts, review)",
     )
 
+    purge = command(
+        commands,
+        "purge",
+        "cluster.commands.purge:purge_now",
+        "purge alerts, their evidence and reviews older than retention.alert_days, except those confirmed "
+        "and marked to keep (a running dispatcher does this itself every retention.purge_every_s)",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="say what would go; remove and audit nothing")
+
     config_commands = group("config", "the YAML config: check")
     check = command(
         config_commands,

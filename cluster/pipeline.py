@@ -183,7 +183,10 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
     backoff = Backoff(config.dispatch.retry_initial_s, config.dispatch.retry_max_s)
     # Endpoint sources name the secret's variable or file; the dispatcher reads it on the state node.
     sources = [endpoint.source() for endpoint in config.dispatch.endpoints]
-    dispatcher = create_named(DispatcherActor, DISPATCHER_NAME, on_state_node, data_dir, sources, backoff)
+    retention = config.retention.settings()
+    dispatcher = create_named(
+        DispatcherActor, DISPATCHER_NAME, on_state_node, data_dir, sources, backoff, retention
+    )
     _started("dispatcher", lambda: ray.get(dispatcher.ready.remote()))
     versions = model_versions(frozenset(config.models.overrides()))
     pipeline = config.pipeline

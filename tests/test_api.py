@@ -16,6 +16,7 @@ import pytest
 from actors.camera.stats import CameraStats, ShedCounts
 from cluster.api.roles import Role
 from cluster.api.throttle import FailureThrottle
+from cluster.cli import main
 from cluster.config.cameras import CameraConfig
 from tests.api_support import (
     Api,
@@ -271,6 +272,7 @@ def test_a_review_is_stored_audited_and_sets_the_alerts_status_once(api: Api) ->
     with api.client(Role.OPERATOR) as client:
         stored = client.post(f"/alerts/{alert.alert_id}/review", json=body)
         assert stored.status_code == 201, stored.text
+        assert stored.json()["keep"] is False
         again = client.post(f"/alerts/{alert.alert_id}/review", json={**body, "decision": "confirmed"})
         assert again.status_code == 409 and "already rejected by PC 4471" in again.json()["detail"]
         assert client.get(f"/alerts/{alert.alert_id}").json()["status"] == "rejected"
@@ -291,6 +293,7 @@ def test_a_review_is_stored_audited_and_sets_the_alerts_status_once(api: Api) ->
         "decision": "rejected",
         "reason": "different person on closer look",
         "officer": "PC 4471",
+        "keep": False,
     }
 
 
@@ -301,10 +304,12 @@ def test_a_review_is_stored_audited_and_sets_the_alerts_status_once(api: Api) ->
         ({"decision": "confirmed", "reason": "", "officer": "o"}, "reason"),
         ({"decision": "confirmed", "reason": "r", "officer": "   "}, "officer"),
         ({"decision": "confirmed", "reason": "r"}, "officer"),
+        ({"decision": "rejected", "reason": "r", "officer": "o", "keep": True}, "keep"),
+        ({"decision": "confirmed", "reason": "r", "officer": "o", "keep": "forever"}, "keep"),
     ],
 )
 def test_bad_reviews_are_refused_naming_the_field_and_nothing_is_stored(
-    api: Api, body: dict[str, str], field: str
+    api: Api, body: dict[str, str | bool], field: str
 ) -> None:
     alert = face_alert()
     log_alerts(api.services.runtime.data_dir, alert)
@@ -343,6 +348,63 @@ def test_new_alerts_arrive_on_the_stream(tmp_path: Path) -> None:
         fresh.alert_id,
         "MLB803",
         "unverified",
+    )
+
+
+def test_a_retention_purge_removes_old_alerts_but_not_a_confirmed_and_kept_one_and_is_audited(
+    api: Api,
+) -> None:
+    data_dir = api.services.runtime.data_dir
+    now = datetime.now(UTC)
+    kept, confirmed, rejected, unreviewed = (
+        face_alert(captured_at=now - timedelta(days=40)) for _ in range(4)
+    )
+    recent = plate_alert(captured_at=now - timedelta(days=29))
+    log_alerts(data_dir, kept, confirmed, rejected, unreviewed, recent)
+    review = {"reason": "checked on the spot", "officer": "PC 4471"}
+    with api.client(Role.OPERATOR) as client:
+        stored = client.post(
+            f"/alerts/{kept.alert_id}/review", json={**review, "decision": "confirmed", "keep": True}
+        )
+        assert stored.status_code == 201 and stored.json()["keep"] is True, stored.text
+        for alert, decision in ((confirmed, "confirmed"), (rejected, "rejected")):
+            assert (
+                client.post(
+                    f"/alerts/{alert.alert_id}/review", json={**review, "decision": decision}
+                ).status_code
+                == 201
+            )
+
+        # The same code the dispatcher runs on its schedule, as `safecity purge` runs it beside `serve`.
+        assert main(["--data-dir", str(data_dir), "--actor", "ops-cron", "purge"]) == 0
+
+        listed = client.get("/alerts").json()
+        assert [a["alert_id"] for a in listed["items"]] == [recent.alert_id, kept.alert_id]
+        detail = client.get(f"/alerts/{kept.alert_id}").json()
+        assert detail["status"] == "confirmed" and detail["review"]["keep"] is True
+        assert detail["evidence_jpeg_base64"] == kept.to_json()["evidence"]["crop_jpeg_base64"]
+        for alert in (confirmed, rejected, unreviewed):
+            assert client.get(f"/alerts/{alert.alert_id}").status_code == 404
+        assert (
+            client.post(
+                f"/alerts/{unreviewed.alert_id}/review", json={**review, "decision": "rejected"}
+            ).status_code
+            == 404
+        )
+    assert set(api.services.reviews.all()) == {kept.alert_id}
+    with api.client(Role.AUDITOR) as client:
+        page = client.get("/audit", params={"action": "retention.purge"}).json()
+    assert page["chain_intact"]
+    [entry] = page["entries"]
+    assert entry["actor"] == "ops-cron"
+    assert {k: entry["details"][k] for k in ("alerts", "reviews", "kept")} == {
+        "alerts": 3,
+        "reviews": 2,
+        "kept": 1,
+    }
+    cutoff = datetime.fromisoformat(entry["details"]["cutoff"])
+    assert (
+        timedelta(days=30) - timedelta(minutes=5) < now - cutoff < timedelta(days=30) + timedelta(minutes=5)
     )
 
 

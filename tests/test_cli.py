@@ -378,7 +378,14 @@ raise SystemExit(code)
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["--version"], ["watchlist", "--help"], ["config", "check", str(SAMPLE_CONFIG)]]
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["watchlist", "--help"],
+        ["purge", "--help"],
+        ["config", "check", str(SAMPLE_CONFIG)],
+    ],
 )
 def test_help_version_and_config_check_load_no_heavy_library(args: list[str]) -> None:
     result = subprocess.run(

@@ -396,3 +396,13 @@ def test_an_unknown_key_suggests_the_closest_known_one(
 def test_an_unknown_key_far_from_every_known_one_gets_no_guess(tmp_path: Path) -> None:
     message = config_error(tmp_path, "pipeline:\n  zzzz: 1\n")
     assert "pipeline.zzzz: unknown field" in message and "did you mean" not in message
+
+
+def test_retention_defaults_and_bounds(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, "")).retention.settings()
+    assert (settings.alert_days, settings.purge_every_s) == (30, 3600.0)
+    chosen = load_config(write(tmp_path, "retention:\n  alert_days: 90\n  purge_every_s: 600\n")).retention
+    assert (chosen.alert_days, chosen.purge_every_s) == (90, 600.0)
+    assert "retention.alert_days" in config_error(tmp_path, "retention:\n  alert_days: 0\n")
+    assert "retention.alert_days" in config_error(tmp_path, "retention:\n  alert_days: 2.5\n")
+    assert "retention.purge_every_s" in config_error(tmp_path, "retention:\n  purge_every_s: 1\n")

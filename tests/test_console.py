@@ -101,6 +101,31 @@ def test_an_operator_signs_in_sees_an_alert_arrive_and_rejects_it(api: Api, brow
     assert "alert.review" in actions
 
 
+def test_an_operator_confirms_an_alert_to_keep_beyond_retention_but_cannot_keep_a_rejection(
+    api: Api, browser: WebDriver
+) -> None:
+    alert = face_alert(evidence_jpeg=(FACES / "person_a_2.jpg").read_bytes())
+    log_alerts(api.services.runtime.data_dir, alert)
+    browser.get(f"{api.url}/")
+    browser.find_element(By.ID, "key").send_keys(api.keys[Role.OPERATOR])
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    row = f"#alert-{alert.alert_id}"
+    wait_for(lambda: bool(browser.find_elements(By.CSS_SELECTOR, row)), what="the alert in the queue")
+    browser.find_element(By.CSS_SELECTOR, row).click()
+    wait_for(lambda: browser.find_element(By.ID, "review-form").is_displayed(), what="the review form")
+
+    browser.find_element(By.ID, "review-officer").send_keys("PC 4471")
+    browser.find_element(By.ID, "review-reason").send_keys("seen at the gate, arrested")
+    browser.find_element(By.ID, "review-keep").click()
+    browser.find_element(By.ID, "reject").click()
+    wait_for(lambda: "keep is only for a confirmed alert" in text(browser, "#message"), what="the refusal")
+    assert api.services.reviews.get(alert.alert_id) is None
+    browser.find_element(By.ID, "confirm").click()
+    wait_for(lambda: "(kept beyond retention)" in text(browser, "#review-done"), what="the kept review")
+    review = api.services.reviews.get(alert.alert_id)
+    assert review is not None and review.decision == "confirmed" and review.kept
+
+
 @pytest.mark.models
 def test_a_supervisor_enrols_a_subject_and_hotlists_a_plate(
     tmp_path: Path, browser: WebDriver, face_analyzer: FaceAnalyzer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.dispatch.outbox import Outbox, OutboxCounts
+from actors.dispatch.outbox import ExpiredAlert, Outbox, OutboxCounts, OutboxInUseError
 from serve.errors import StoreError
 
 
@@ -84,6 +84,7 @@ def test_the_file_is_wal_with_full_sync(tmp_path: Path, outbox: Outbox) -> None:
     (mode,) = sqlite3.connect(tmp_path / "outbox.sqlite3").execute("PRAGMA journal_mode").fetchone()
     assert mode == "wal"
     assert outbox._db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    assert outbox._db.execute("PRAGMA secure_delete").fetchone() == (1,)  # purged evidence is overwritten
 
 
 def test_a_removed_endpoint_is_no_longer_pending_and_an_added_one_gets_new_alerts_only(
@@ -131,7 +132,7 @@ def test_an_outbox_from_before_the_log_column_counts_its_alerts_as_logged(tmp_pa
 
 
 def test_only_one_process_may_hold_an_outbox(tmp_path: Path, outbox: Outbox) -> None:
-    with pytest.raises(StoreError, match="in use by another dispatcher"):
+    with pytest.raises(OutboxInUseError, match="in use by another dispatcher"):
         Outbox(tmp_path / "outbox.sqlite3", ["a", "b"])
     outbox.close()
     outbox.close()
@@ -150,3 +151,25 @@ def test_a_file_that_is_not_an_outbox_is_refused_with_the_fix(tmp_path: Path) ->
 def test_endpoint_names_must_be_unique(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unique"):
         Outbox(tmp_path / "o.sqlite3", ["a", "a"])
+
+
+def test_expired_alerts_are_the_logged_ones_stored_before_a_time_with_their_pending_count(
+    outbox: Outbox,
+) -> None:
+    for alert_id, at in (("old-sent", 1.0), ("old-half-sent", 2.0), ("old-unsent", 3.0), ("new", 50.0)):
+        outbox.add(alert_id, b"{}", now=at)
+    part, _ = outbox.log_batch("part-1", 3)  # the three old ones
+    outbox.mark_logged(part)
+    outbox.add("old-unlogged", b"{}", now=4.0)  # not in the alert log yet: not offered for removal
+    for endpoint in ("a", "b"):
+        outbox.mark_delivered("old-sent", endpoint, {"status": 200})
+    outbox.mark_delivered("old-half-sent", "a", {"status": 200})
+    assert outbox.expired(10.0) == [
+        ExpiredAlert("old-sent", 0),
+        ExpiredAlert("old-half-sent", 1),
+        ExpiredAlert("old-unsent", 2),
+    ]
+    assert outbox.remove(["old-sent", "old-half-sent", "no-such-alert"]) == 2
+    assert outbox.delivered("old-sent") == {}
+    # Left: old-unsent (logged), new and old-unlogged; each still due at both endpoints.
+    assert outbox.counts() == OutboxCounts(alerts=3, unlogged=2, delivered=0, pending=6, failed_attempts=0)

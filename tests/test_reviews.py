@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from actors.audit import AuditLog
-from actors.reviews import AlreadyReviewedError, ReviewLog
+from actors.reviews import REVIEW_SCHEMA, AlreadyReviewedError, ReviewInputError, ReviewLog
 from serve.errors import StoreError
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -56,3 +58,45 @@ def test_a_review_that_cannot_be_audited_does_not_stand(
     with pytest.raises(StoreError):
         reviews.add("alert-2", "rejected", "no", "PC 1", "desk-1")
     assert reviews.path.read_bytes() == before and reviews.get("alert-2") is None
+
+
+def test_keep_is_stored_audited_and_only_for_a_confirmed_alert(reviews: ReviewLog, audit: AuditLog) -> None:
+    kept = reviews.add("alert-1", "confirmed", "seen at the gate", "PC 1", "desk-1", keep=True)
+    assert kept.kept and reviews.get("alert-1") == kept
+    with pytest.raises(ReviewInputError, match="keep is only for a confirmed alert; this one is rejected"):
+        reviews.add("alert-2", "rejected", "no", "PC 1", "desk-1", keep=True)
+    assert reviews.get("alert-2") is None
+    [entry] = audit.entries()
+    assert entry.details == {
+        "decision": "confirmed",
+        "reason": "seen at the gate",
+        "officer": "PC 1",
+        "keep": True,
+    }
+    assert list(pd.read_parquet(reviews.path)["keep"]) == [True]
+
+
+def test_a_review_file_from_before_keep_reads_as_not_kept(reviews: ReviewLog) -> None:
+    old_schema = pa.schema([field for field in REVIEW_SCHEMA if field.name != "keep"])
+    row = {
+        "alert_id": "alert-1",
+        "decision": "confirmed",
+        "reason": "seen",
+        "officer": "PC 1",
+        "reviewed_by": "desk-1",
+        "reviewed_at": NOW,
+    }
+    pq.write_table(pa.Table.from_pylist([row], schema=old_schema), reviews.path)
+    review = reviews.get("alert-1")
+    assert review is not None and review.officer == "PC 1" and review.keep is False and not review.kept
+    reviews.add("alert-2", "confirmed", "seen", "PC 1", "desk-1", keep=True)  # rewritten with the column
+    assert list(pd.read_parquet(reviews.path)["keep"]) == [False, True]
+
+
+def test_reviews_removed_under_the_lock_are_gone_and_others_stay(reviews: ReviewLog) -> None:
+    for alert_id in ("alert-1", "alert-2", "alert-3"):
+        reviews.add(alert_id, "rejected", "no", "PC 1", "desk-1")
+    with reviews.locked() as locked:
+        assert set(locked.all()) == {"alert-1", "alert-2", "alert-3"}
+        assert locked.remove(["alert-1", "alert-3", "never-reviewed"]) == 2
+    assert set(reviews.all()) == {"alert-2"}

@@ -2,22 +2,28 @@
 
 Rows are built from the webhook JSON, so the log holds exactly what was sent (similarity rounded to 4
 places, as in the body). ``date`` is the UTC date the alert was captured. Part files are written
-atomically and never rewritten; readers never see a torn file.
+atomically; only the retention purge rewrites one (atomically, without its expired rows) or removes it,
+so readers never see a torn file, and a read that finds a part gone under it reads again.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from actors.storage import write_table_atomic
+from serve.models.files import fsync_directory
 
 ALERT_LOG_SCHEMA = pa.schema(
     [
@@ -48,6 +54,7 @@ ALERT_LOG_SCHEMA = pa.schema(
     ]
 )
 _PARTITIONING = ds.partitioning(pa.schema([("date", pa.string())]), flavor="hive")
+_READ_ATTEMPTS = 3  # a read races the purge only if a part goes between listing and opening it
 
 
 def row_from_json(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,7 +93,7 @@ def row_from_json(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class AlertLog:
-    """Appends alerts as new Parquet part files; never rewrites old ones."""
+    """Appends alerts as new Parquet part files; :meth:`remove` is the only rewrite (retention)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -121,8 +128,52 @@ class AlertLog:
         skips whole days' files unread.
         """
         schema = ALERT_LOG_SCHEMA.append(pa.field("date", pa.string()))
-        if not self.directory.is_dir():
-            empty = schema.empty_table()
-            return empty if columns is None else empty.select(list(columns))
-        dataset = ds.dataset(self.directory, schema=schema, format="parquet", partitioning=_PARTITIONING)
-        return dataset.to_table(columns=None if columns is None else list(columns), filter=where)
+        for attempt in range(1, _READ_ATTEMPTS + 1):
+            if not self.directory.is_dir():
+                empty = schema.empty_table()
+                return empty if columns is None else empty.select(list(columns))
+            dataset = ds.dataset(self.directory, schema=schema, format="parquet", partitioning=_PARTITIONING)
+            try:
+                return dataset.to_table(columns=None if columns is None else list(columns), filter=where)
+            except FileNotFoundError:  # the purge removed a part after it was listed: list again
+                if attempt == _READ_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def remove(self, alert_ids: Collection[str], captured_before: datetime) -> int:
+        """Remove the rows of ``alert_ids``, all captured before ``captured_before``; how many went.
+
+        Each part holding any of them is replaced atomically without them, or deleted when nothing is
+        left (then its day's folder too, once empty). A crash leaves every part whole, old or new; a
+        second call finishes what the first left. Parts the dispatcher appends meanwhile are new files,
+        never touched here.
+        """
+        wanted = set(alert_ids)
+        removed = 0
+        if not wanted or not self.directory.is_dir():
+            return 0
+        last_day = f"{captured_before.astimezone(UTC):%Y-%m-%d}"
+        for day in sorted(self.directory.glob("date=*")):
+            if day.name.removeprefix("date=") > last_day:  # later days' parts are not even opened
+                continue
+            for part in sorted(day.glob("part-*.parquet")):
+                removed += _remove_rows(part, wanted)
+            with contextlib.suppress(OSError):  # not empty (or just written to): kept
+                day.rmdir()
+        return removed
+
+
+def _remove_rows(part: Path, alert_ids: set[str]) -> int:
+    """Rewrite ``part`` without the rows of ``alert_ids`` (delete it if none is left); rows removed."""
+    ids = pq.read_table(part, columns=["alert_id"]).column("alert_id")
+    gone = pc.is_in(ids, value_set=pa.array(sorted(alert_ids), pa.string()))
+    count = int(pc.sum(gone).as_py() or 0)
+    if count == 0:
+        return 0
+    if count == len(ids):
+        os.unlink(part)
+        fsync_directory(part.parent)
+        return count
+    table = pq.read_table(part, schema=ALERT_LOG_SCHEMA)
+    write_table_atomic(part, table.filter(pc.invert(gone)))
+    return count

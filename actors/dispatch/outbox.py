@@ -8,6 +8,10 @@ is later removed from the configuration stay in the file but are no longer due o
 Thread-safe: one connection guarded by a lock, so an asyncio program can call it through
 ``asyncio.to_thread``. One process at a time: the outbox holds an exclusive lock on
 ``<file>.lock`` while open, because two senders on one outbox would send everything twice.
+
+The retention purge removes alerts (their bodies hold the evidence crop) once they are past the
+retention period; ``secure_delete`` overwrites what is deleted, so the evidence does not linger in free
+pages of the file.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -53,6 +57,11 @@ CREATE INDEX IF NOT EXISTS alerts_unlogged ON alerts (created_at) WHERE logged_a
 CREATE INDEX IF NOT EXISTS alerts_log_part ON alerts (log_part) WHERE logged_at IS NULL;
 """
 _MAX_ERROR_CHARS = 500
+_REMOVE_CHUNK = 500  # alerts deleted per transaction: the sender waits on the lock for one chunk only
+
+
+class OutboxInUseError(StoreError):
+    """Another process (a running dispatcher) has the outbox open."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,14 @@ class Delivery:
     body: bytes
     attempts: int  # attempts made so far (0: never tried)
     created_at: float
+
+
+@dataclass(frozen=True)
+class ExpiredAlert:
+    """An alert stored before a retention cutoff."""
+
+    alert_id: str
+    pending: int  # deliveries to configured endpoints never acknowledged
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,7 @@ class Outbox:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_TABLES)
             self._add_log_columns()
             self._db.executescript(_INDEXES)
@@ -257,6 +275,39 @@ class Outbox:
                 "UPDATE alerts SET logged_at = ? WHERE log_part = ? AND logged_at IS NULL", (at, part)
             )
 
+    def expired(self, created_before: float) -> list[ExpiredAlert]:
+        """Alerts stored before ``created_before`` (unix s) and already in the alert log, oldest first.
+
+        An alert not yet logged is left out: the log writer may be writing it now, and a purge that
+        removed it then would leave it in the log; a later purge takes it once it is logged.
+        """
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.alert_id, COALESCE(SUM(d.delivered_at IS NULL AND "
+                f"d.{self._in_endpoints}), 0) FROM alerts a LEFT JOIN deliveries d USING (alert_id) "
+                "WHERE a.created_at < ? AND a.logged_at IS NOT NULL "
+                "GROUP BY a.alert_id ORDER BY a.created_at, a.alert_id",
+                (*self.endpoints, created_before),
+            ).fetchall()
+        return [ExpiredAlert(alert_id, int(pending)) for alert_id, pending in rows]
+
+    def remove(self, alert_ids: Collection[str]) -> int:
+        """Delete alerts and all their deliveries (the retention purge); how many alerts were deleted."""
+        ids = list(alert_ids)
+        removed = 0
+        for start in range(0, len(ids), _REMOVE_CHUNK):
+            chunk = ids[start : start + _REMOVE_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            try:
+                with self._lock, self._transaction():
+                    self._db.execute(f"DELETE FROM deliveries WHERE alert_id IN ({marks})", chunk)
+                    removed += self._db.execute(
+                        f"DELETE FROM alerts WHERE alert_id IN ({marks})", chunk
+                    ).rowcount
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot delete expired alerts from the outbox {self.path}: {exc}") from exc
+        return removed
+
     def counts(self) -> OutboxCounts:
         """Alerts stored and not yet logged; deliveries done and pending; failed attempts so far."""
         with self._lock:
@@ -282,7 +333,7 @@ def _lock_exclusively(lock_path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise StoreError(
+        raise OutboxInUseError(
             f"the outbox {lock_path.with_suffix('')} is in use by another dispatcher; only one process may "
             "send from it (two would send every alert twice)"
         ) from None

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.hotlist import HotlistEntryError
-from actors.reviews import AlreadyReviewedError
+from actors.reviews import AlreadyReviewedError, ReviewInputError
 from actors.watchlist import WatchlistInputError
 from cluster import __version__
 from cluster.api.headers import SecurityHeaders
@@ -34,6 +34,7 @@ CONSOLE_DIR = Path(str(resources.files("cluster.api") / "console"))
 _STATUS_OF: list[tuple[type[SafeCityError], int, str | None]] = [
     (NotFoundError, status.HTTP_404_NOT_FOUND, None),
     (AlreadyReviewedError, status.HTTP_409_CONFLICT, None),
+    (ReviewInputError, status.HTTP_422_UNPROCESSABLE_CONTENT, "keep"),
     (KeyInputError, status.HTTP_409_CONFLICT, "name"),
     (PhotoTypeError, status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "photos"),
     (EnrolmentError, status.HTTP_422_UNPROCESSABLE_CONTENT, "photos"),

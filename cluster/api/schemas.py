@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from actors.hotlist import valid_plate
-from actors.reviews import Decision, Review
+from actors.reviews import Decision, Review, validate_keep
 from actors.watchlist import validate_label, validate_subject_id, validate_threshold
 from cluster.api.keys import KEY_NAME_PATTERN
 from cluster.api.roles import Role
@@ -158,6 +158,11 @@ class ReviewCreate(Body):
     )
     reason: str = Field(min_length=1, max_length=500, description="What the officer found.")
     officer: str = Field(min_length=1, max_length=80, description="The officer who verified it.")
+    keep: bool = Field(
+        False,
+        description="Keep the alert, its evidence and this review beyond retention.alert_days "
+        "(only with confirmed).",
+    )
 
     @field_validator("reason", "officer")
     @classmethod
@@ -165,6 +170,12 @@ class ReviewCreate(Body):
         if not text.strip():
             raise ValueError("must not be blank")
         return text.strip()
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, keep: bool, info: ValidationInfo) -> bool:
+        decision = info.data.get("decision")  # absent when it was refused itself
+        return keep if decision is None else validate_keep(decision, keep)
 
 
 class ReviewInfo(Reply):
@@ -175,6 +186,7 @@ class ReviewInfo(Reply):
     officer: str
     reviewed_by: str
     reviewed_at: datetime
+    keep: bool = Field(description="Kept beyond the retention period.")
 
     @classmethod
     def of(cls, review: Review) -> ReviewInfo:
@@ -185,6 +197,7 @@ class ReviewInfo(Reply):
             officer=review.officer,
             reviewed_by=review.reviewed_by,
             reviewed_at=review.reviewed_at,
+            keep=review.keep,
         )
 
 

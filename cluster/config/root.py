@@ -16,6 +16,7 @@ from cluster.config.models import ModelsConfig
 from cluster.config.pipeline import PipelineConfig
 from cluster.config.placement import PlacementConfig
 from cluster.config.plates import PlatesConfig
+from cluster.config.retention import RetentionConfig
 from cluster.config.serving import ServingConfig
 
 if TYPE_CHECKING:  # the runtime settings' modules import OpenCV: loaded when settings are built
@@ -52,6 +53,10 @@ class SafeCityConfig(Section):
     )
     api: ApiConfig = Field(
         default_factory=ApiConfig, description="The operator REST API and console (safecity serve)."
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig,
+        description="How long alerts, their evidence and reviews are kept; how often older ones are purged.",
     )
 
     def face_settings(self) -> FaceSettings:

@@ -179,18 +179,23 @@ async function openAlert(alertId) {
   const reviewed = alert.review;
   $("#review-form").hidden = Boolean(reviewed);
   $("#review-done").textContent = reviewed
-    ? `${reviewed.decision} by ${reviewed.officer} at ${time(reviewed.reviewed_at)}: ${reviewed.reason}` : "";
+    ? `${reviewed.decision} by ${reviewed.officer} at ${time(reviewed.reviewed_at)}: ${reviewed.reason}`
+      + (reviewed.keep ? " (kept beyond retention)" : "") : "";
 }
 
 async function review(decision) {
   const alertId = state.selected;
-  const body = { decision, reason: $("#review-reason").value, officer: $("#review-officer").value };
+  const body = {
+    decision, reason: $("#review-reason").value, officer: $("#review-officer").value,
+    keep: $("#review-keep").checked,  // the API refuses keep on a rejection, with its reason
+  };
   await call(`/alerts/${encodeURIComponent(alertId)}/review`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
   const alert = Object.assign({}, state.alerts.get(alertId), { status: decision });
   putAlert(alert, false);
   $("#review-reason").value = "";
+  $("#review-keep").checked = false;
   say(`alert ${decision}`, true);
   await openAlert(alertId);
 }

@@ -82,6 +82,8 @@ def get_alert(alert_id: str, caller: AlertDesk, services: Services) -> AlertDeta
 def review_alert(alert_id: str, body: ReviewCreate, caller: AlertDesk, services: Services) -> ReviewInfo:
     """Record an officer's verdict; it sets the alert's status. One review per alert (409 after)."""
     origin = services.alerts.require(alert_id)
-    review = services.reviews.add(alert_id, body.decision, body.reason, body.officer, caller.actor)
+    review = services.reviews.add(
+        alert_id, body.decision, body.reason, body.officer, caller.actor, keep=body.keep
+    )
     services.review_metrics.reviewed(review.decision, origin.kind, origin.camera_id, origin.zone)
     return ReviewInfo.of(review)
