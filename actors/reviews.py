@@ -3,8 +3,9 @@
 An alert is a candidate; a review records what the officer who checked it found (``confirmed`` or
 ``rejected``), why, and who and when. One review per alert: a second is refused, so a verdict is
 never silently overwritten. The file is replaced atomically under a lock and every review is audited;
-notebooks read it with ``pandas.read_parquet`` for threshold calibration. A confirmed review may be
-marked ``keep``: the retention purge then spares the alert, its evidence and the review.
+the notebooks read it through :func:`read_reviews` (``cluster.analysis.alerts``) for precision and
+threshold calibration. A confirmed review may be marked ``keep``: the retention purge then spares the
+alert, its evidence and the review.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ REVIEW_SCHEMA = pa.schema(
     ]
 )
 _ADDED_COLUMNS = {"keep": False}  # files written before the column existed
+REVIEWS_FILE = "reviews.parquet"  # in the data directory
 
 
 class AlreadyReviewedError(SafeCityError):
@@ -72,6 +74,11 @@ class Review:
         return self.keep and self.decision == "confirmed"
 
 
+def read_reviews(path: Path) -> pa.Table:
+    """The review log at ``path`` with :data:`REVIEW_SCHEMA` (empty if absent); StoreError if malformed."""
+    return read_table(path, REVIEW_SCHEMA, _ADDED_COLUMNS)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -80,7 +87,7 @@ class ReviewLog:
     """The reviews of one data directory (``reviews.parquet``)."""
 
     def __init__(self, data_dir: Path, audit: AuditLog, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        self.path = data_dir / "reviews.parquet"
+        self.path = data_dir / REVIEWS_FILE
         self._lock_path = data_dir / "reviews.lock"
         self._audit = audit
         self._clock = clock
@@ -130,7 +137,7 @@ class ReviewLog:
 
     def all(self) -> dict[str, Review]:
         """Every review by alert id."""
-        rows = read_table(self.path, REVIEW_SCHEMA, _ADDED_COLUMNS).to_pylist()
+        rows = read_reviews(self.path).to_pylist()
         return {
             row["alert_id"]: Review(
                 alert_id=row["alert_id"],

@@ -19,10 +19,12 @@ import yaml
 from actors.audit import AuditLog
 from actors.dispatch.alert_log import AlertLog
 from actors.false_match import threshold_for_fpir
+from actors.reviews import REVIEW_SCHEMA, Decision, ReviewLog
 from cluster.analysis.alerts import (
     activity,
     camera_sites,
     counts,
+    face_reviews_by_similarity,
     latency_by_kind,
     load_alerts,
     load_deliveries,
@@ -72,7 +74,13 @@ T0 = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
 def alert_json(
-    camera: str, kind: str, captured: datetime, *, zone: str = "south", exact: bool | None = None
+    camera: str,
+    kind: str,
+    captured: datetime,
+    *,
+    zone: str = "south",
+    exact: bool | None = None,
+    similarity: float = 0.6,
 ) -> dict[str, Any]:
     """A webhook body as the matcher makes it (only the fields the log reads)."""
     doc: dict[str, Any] = {
@@ -89,7 +97,7 @@ def alert_json(
         "captured_at": captured.isoformat(),
         "emitted_at": (captured + timedelta(milliseconds=200)).isoformat(),
         "track_id": 1,
-        "similarity": 0.6 if kind == "face" else None,
+        "similarity": similarity if kind == "face" else None,
         "threshold": 0.5 if kind == "face" else None,
     }
     if kind == "face":
@@ -179,34 +187,75 @@ def test_latency_runs_from_capture_to_receipt_and_skips_undelivered(alert_dir: P
         load_deliveries(tmp_path / "missing.sqlite3")
 
 
-def test_reviews_absent_is_none_and_precision_uses_the_latest_verdict(
-    alert_dir: Path, tmp_path: Path
+def test_reviews_written_by_the_review_log_give_precision_per_camera_and_kind(
+    alert_dir: Path, tmp_path: Path, audit: AuditLog
 ) -> None:
-    assert load_reviews(tmp_path / "reviews") is None
+    log = ReviewLog(tmp_path, audit)
+    data = open_data_dir(tmp_path)
+    assert data.reviews == log.path  # the notebooks look where the API writes
+    assert load_reviews(data.reviews).empty  # no alert reviewed yet
     alerts = load_alerts(alert_dir)
-    ids = list(alerts["alert_id"])
-    reviews = tmp_path / "reviews"
-    reviews.mkdir()
-    table = pa.table(
-        {
-            "alert_id": [ids[0], ids[0], ids[1], ids[2]],
-            "verdict": ["confirmed", "rejected", "confirmed", "confirmed"],
-            "reviewed_at": [T0, T0 + timedelta(hours=2), T0, T0],
-        }
-    )
-    pq.write_table(table, reviews / "part-1.parquet")
-    precision = precision_by_camera(alerts, load_reviews(reviews))  # type: ignore[arg-type]
+    ids = list(alerts["alert_id"])  # gate: two faces; road: three plates
+    log.add(ids[0], "confirmed", "seen at the gate", "PC 1", "desk (operator)", keep=True)
+    log.add(ids[1], "rejected", "different person", "PC 2", "desk (operator)")
+    log.add(ids[2], "confirmed", "plate checked", "PC 1", "desk (operator)")
+    log.add("purged-alert", "rejected", "not in this alert log", "PC 3", "desk (operator)")
+    reviews = load_reviews(data.reviews)
+    assert len(reviews) == 4 and list(reviews.columns) == REVIEW_SCHEMA.names
+    precision = precision_by_camera(alerts, reviews)
     gate = precision.loc[("gate", "face")]
-    assert (gate["reviewed"], gate["confirmed"], gate["precision"]) == (2, 1, 0.5)  # ids[0] overturned
+    assert (gate["alerts"], gate["reviewed"], gate["confirmed"], gate["precision"]) == (2, 2, 1, 0.5)
     road = precision.loc[("road", "plate")]
     assert (road["reviewed"], road["unreviewed"], road["precision"]) == (1, 2, 1.0)
+    assert precision["reviewed"].sum() == 3  # the review of an alert outside the log is left out
 
 
-def test_malformed_review_log_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "reviews").mkdir()
-    pq.write_table(pa.table({"alert_id": ["a"], "verdict": ["maybe"]}), tmp_path / "reviews" / "p.parquet")
-    with pytest.raises(AnalysisDataError, match=r"verdicts \['maybe'\]"):
-        load_reviews(tmp_path / "reviews")
+def test_a_malformed_review_log_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.parquet"
+    row = {"alert_id": "a", "decision": "maybe", "reason": "", "officer": "PC 1", "reviewed_by": "desk"}
+    pq.write_table(
+        pa.Table.from_pylist([row | {"reviewed_at": T0, "keep": False}], schema=REVIEW_SCHEMA), path
+    )
+    with pytest.raises(AnalysisDataError, match=r"decisions \['maybe'\]"):
+        load_reviews(path)
+    pq.write_table(pa.table({"alert_id": ["a"], "verdict": ["confirmed"]}), path)  # the format once guessed
+    with pytest.raises(AnalysisDataError, match=r"review log is malformed: .* lacks columns"):
+        load_reviews(path)
+    path.write_bytes(b"not parquet")
+    with pytest.raises(AnalysisDataError, match=re.escape(f"malformed: cannot read {path}")):
+        load_reviews(path)
+
+
+def test_reviewed_face_alerts_by_similarity_band(tmp_path: Path, audit: AuditLog) -> None:
+    similarities = [0.52, 0.54, 0.60, 0.63, 0.66, 0.81]
+    docs = [
+        alert_json("gate", "face", T0 + timedelta(minutes=i), similarity=s)
+        for i, s in enumerate(similarities)
+    ]
+    docs.append(alert_json("road", "plate", T0, exact=True))
+    AlertLog(tmp_path / "alerts").append_json(docs, "part-a")
+    alerts = load_alerts(tmp_path / "alerts")
+    log = ReviewLog(tmp_path, audit)
+    empty = face_reviews_by_similarity(alerts, load_reviews(log.path))
+    assert empty.empty and "confirmed_share" in empty.columns
+    by_similarity = dict(zip(alerts["similarity"], alerts["alert_id"], strict=True))
+    decisions: dict[float, Decision] = {
+        0.52: "rejected",
+        0.54: "rejected",
+        0.60: "confirmed",
+        0.63: "rejected",
+        0.81: "confirmed",
+    }
+    for similarity, decision in decisions.items():
+        log.add(by_similarity[similarity], decision, "", "PC 1", "desk")
+    log.add(alerts.loc[alerts["kind"] == "plate", "alert_id"].iloc[0], "confirmed", "", "PC 1", "desk")
+    bands = face_reviews_by_similarity(alerts, load_reviews(log.path))
+    assert list(bands.index) == [0.5, 0.6, 0.8]  # 0.60 is in its own band; 0.66 is unreviewed
+    assert list(bands["reviewed"]) == [2, 2, 1] and list(bands["confirmed_share"]) == [0.0, 0.5, 1.0]
+    assert list(bands["confirmed_at_or_above"]) == [2, 2, 1]
+    assert list(bands["rejected_at_or_above"]) == [3, 1, 0]
+    with pytest.raises(ValueError, match="width must be positive"):
+        face_reviews_by_similarity(alerts, load_reviews(log.path), width=0)
 
 
 def test_camera_sites_include_quiet_configured_cameras(alert_dir: Path) -> None:

@@ -11,12 +11,17 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from actors.audit import AuditLog
+from actors.reviews import ReviewLog
+from cluster.analysis.alerts import load_alerts
 from cluster.analysis.datadir import BUNDLED_DATA_DIR, DATA_DIR_ENV
 from cluster.samples import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-# Figures each notebook draws on the bundled recording (alerts: no review log yet, so no precision plot).
+# Figures each notebook draws on the bundled recording (alerts: no reviews in it, so no precision plot).
 FIGURES = {"calibration.ipynb": 4, "alerts.ipynb": 5, "capacity.ipynb": 3}
+# What a notebook prints on the bundled recording where a section has nothing to show.
+SAYS = {"alerts.ipynb": ("no reviews at", "no reviewed face alerts at")}
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -77,15 +82,37 @@ def test_notebook_runs_on_the_bundled_data_and_draws_its_figures(
     figures = [o for o in outputs(notebook) if "image/png" in o.get("data", {})]
     assert len(figures) == FIGURES[name]
     assert not [o for o in outputs(notebook) if o.output_type == "error"]
-    assert f"data: {BUNDLED_DATA_DIR}" in printed(notebook)
+    text = printed(notebook)
+    assert f"data: {BUNDLED_DATA_DIR}" in text
+    assert all(line in text for line in SAYS.get(name, ()))
+
+
+def review_some_alerts(data_dir: Path) -> None:
+    """Review two face alerts and a plate alert of ``data_dir`` as the API does."""
+    alerts = load_alerts(data_dir / "alerts")
+    faces = alerts.loc[alerts["kind"] == "face", "alert_id"]
+    plate = alerts.loc[alerts["kind"] == "plate", "alert_id"].iloc[0]
+    log = ReviewLog(data_dir, AuditLog(data_dir / "audit.jsonl"))
+    log.add(faces.iloc[0], "confirmed", "seen on the evidence crop", "PC 1", "desk (operator)", keep=True)
+    log.add(faces.iloc[1], "rejected", "different person", "PC 2", "desk (operator)")
+    log.add(plate, "confirmed", "plate checked", "PC 1", "desk (operator)")
 
 
 @pytest.mark.slow
-def test_notebook_follows_the_data_dir_parameter(kernel_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_notebook_follows_the_data_dir_parameter_and_reads_its_reviews(
+    kernel_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     copy = tmp_path / "deployment"
     shutil.copytree(BUNDLED_DATA_DIR, copy)
+    review_some_alerts(copy)
     kernel_env.setenv(DATA_DIR_ENV, str(copy))
-    assert f"data: {copy.resolve()}" in printed(run_notebook(NOTEBOOK_DIR / "alerts.ipynb"))
+    notebook = run_notebook(NOTEBOOK_DIR / "alerts.ipynb")
+    text = printed(notebook)
+    assert f"data: {copy.resolve()}" in text
+    assert "3 reviews (2 confirmed, 1 rejected), 3 of alerts in this log" in text
+    assert "2 reviewed face alerts; thresholds in force" in text
+    figures = [o for o in outputs(notebook) if "image/png" in o.get("data", {})]
+    assert len(figures) == FIGURES["alerts.ipynb"] + 1  # precision per camera
     shutil.rmtree(copy / "alerts")
     (copy / "alerts").mkdir()
     with pytest.raises(CellExecutionError, match="holds no alerts yet"):

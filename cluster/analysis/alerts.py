@@ -2,9 +2,9 @@
 
 The alert log is what the dispatcher wrote (``actors.dispatch.alert_log``): one row per alert as sent.
 Frame-to-webhook latency is the outbox receipt time (the 2xx came back) minus the frame's capture
-time. Reviews do not exist in SafeCity yet; :func:`load_reviews` reads the Parquet log the review API
-will write (``alert_id``, ``verdict`` of ``confirmed`` or ``rejected``) and returns ``None`` while there
-is none, so precision is reported as unknown rather than guessed.
+time. Reviews are what officers record through the API (``POST /api/v1/alerts/{id}/review``) or the
+console: :func:`load_reviews` reads ``<data_dir>/reviews.parquet`` with ``actors.reviews``' own reader,
+so precision comes from confirmed and rejected decisions, and an unreviewed alert counts as neither.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from actors.dispatch.alert_log import AlertLog
+from actors.reviews import DECISIONS, read_reviews
 from cluster.analysis.errors import AnalysisDataError
 from cluster.config import SafeCityConfig
-
-REVIEW_VERDICTS = ("confirmed", "rejected")
+from serve.errors import StoreError
 
 
 def load_alerts(directory: Path, *, allow_empty: bool = False) -> pd.DataFrame:
@@ -102,43 +102,77 @@ def plate_hits(alerts: pd.DataFrame) -> pd.DataFrame:
     return plates.assign(match=match).groupby(["camera_id", "match"]).size().unstack("match", fill_value=0)
 
 
-def load_reviews(directory: Path) -> pd.DataFrame | None:
-    """The review log, or ``None`` while none exists; an error if it exists but is malformed."""
-    if not directory.exists():
-        return None
+def load_reviews(path: Path) -> pd.DataFrame:
+    """The officers' reviews (``<data_dir>/reviews.parquet``, one row per reviewed alert), read as
+    ``actors.reviews`` writes them; empty while no alert has been reviewed, an error if malformed."""
     try:
-        frame = ds.dataset(directory, format="parquet").to_table().to_pandas()
-    except (OSError, pa.ArrowException) as exc:
-        raise AnalysisDataError(f"the review log {directory} cannot be read: {exc}") from exc
-    missing = {"alert_id", "verdict"} - set(frame.columns)
-    if missing:
-        raise AnalysisDataError(f"the review log {directory} lacks columns {sorted(missing)}")
-    unknown = set(frame["verdict"]) - set(REVIEW_VERDICTS)
+        frame = read_reviews(path).to_pandas()
+    except StoreError as exc:
+        raise AnalysisDataError(f"the review log is malformed: {exc}") from exc
+    unknown = set(frame["decision"]) - set(DECISIONS)
     if unknown:
         raise AnalysisDataError(
-            f"the review log {directory} has verdicts {sorted(unknown)}; expected {REVIEW_VERDICTS}"
+            f"the review log {path} has decisions {sorted(unknown)}; expected {DECISIONS}"
         )
     return frame
 
 
-def precision_by_camera(alerts: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
-    """Per camera and kind: reviewed, confirmed, precision (confirmed / reviewed), unreviewed alerts.
+def _decisions(reviews: pd.DataFrame) -> pd.DataFrame:
+    """``alert_id`` and ``decision``: one per alert (the API refuses a second; should a file hold more,
+    the newest counts)."""
+    newest = reviews.sort_values("reviewed_at").drop_duplicates("alert_id", keep="last")
+    return newest[["alert_id", "decision"]]
 
-    The newest verdict of an alert counts (an officer may correct a review).
-    """
-    latest = reviews.sort_values("reviewed_at") if "reviewed_at" in reviews else reviews
-    verdicts = latest.drop_duplicates("alert_id", keep="last")[["alert_id", "verdict"]]
-    joined = alerts.merge(verdicts, on="alert_id", how="left")
+
+def precision_by_camera(alerts: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    """Per camera and kind: alerts, reviewed, confirmed, unreviewed and precision (confirmed / reviewed,
+    NaN where none was reviewed). Reviews of alerts not in ``alerts`` are left out."""
+    joined = alerts.merge(_decisions(reviews), on="alert_id", how="left")
+    joined["confirmed"] = joined["decision"] == "confirmed"
     grouped = joined.groupby(["camera_id", "kind"])
     table = pd.DataFrame(
         {
             "alerts": grouped.size(),
-            "reviewed": grouped["verdict"].count(),
-            "confirmed": grouped["verdict"].apply(lambda v: int((v == "confirmed").sum())),
+            "reviewed": grouped["decision"].count(),
+            "confirmed": grouped["confirmed"].sum().astype(int),
         }
     )
     table["unreviewed"] = table["alerts"] - table["reviewed"]
     table["precision"] = table["confirmed"] / table["reviewed"].where(table["reviewed"] > 0)
+    return table
+
+
+def face_reviews_by_similarity(
+    alerts: pd.DataFrame, reviews: pd.DataFrame, width: float = 0.05
+) -> pd.DataFrame:
+    """Reviewed face alerts per similarity band (index: the band's lower edge, ``width`` wide): reviewed,
+    confirmed, rejected, the confirmed share, and what a threshold at the band's lower edge would still
+    raise (``confirmed_at_or_above``, ``rejected_at_or_above``). Empty if no face alert was reviewed.
+
+    Officers review only alerts that reached the threshold then in force: this says what a stricter
+    threshold would cost and spare, nothing about faces below it (misses).
+    """
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}")
+    faces = alerts[alerts["kind"] == "face"].merge(_decisions(reviews), on="alert_id", how="inner")
+    confirmed = (faces["decision"] == "confirmed").astype(int)
+    table = (
+        pd.DataFrame(
+            {
+                "band_from": (np.floor(faces["similarity"] / width + 1e-9) * width).round(6),
+                "confirmed": confirmed,
+                "rejected": 1 - confirmed,
+            }
+        )
+        .groupby("band_from")
+        .sum()
+        .sort_index()
+    )
+    table.insert(0, "reviewed", table["confirmed"] + table["rejected"])
+    table["confirmed_share"] = table["confirmed"] / table["reviewed"]
+    at_or_above = table[["confirmed", "rejected"]].iloc[::-1].cumsum().iloc[::-1]
+    table["confirmed_at_or_above"] = at_or_above["confirmed"]
+    table["rejected_at_or_above"] = at_or_above["rejected"]
     return table
 
 

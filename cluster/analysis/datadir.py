@@ -1,9 +1,10 @@
 """Where the notebooks find their inputs: a SafeCity data directory plus what ``demo --record`` adds.
 
 A deployment's ``data_dir`` already holds the alert log (``alerts/``), the outbox with delivery
-receipts (``outbox.sqlite3``), the watchlist and the audit log. The recording adds ``config.yaml``
-(the cameras and thresholds it ran with) and ``analysis/``: camera counter snapshots (the job's
-JSON report lines), measured per-stage model costs and a face score set. For a real deployment, put
+receipts (``outbox.sqlite3``), the officers' reviews (``reviews.parquet``, once an alert is reviewed),
+the watchlist and the audit log. The recording adds ``config.yaml`` (the cameras and thresholds it
+ran with) and ``analysis/``: camera counter snapshots (the job's JSON report lines), measured
+per-stage model costs and a face score set. For a real deployment, put
 the job's log at ``analysis/camera-stats.jsonl`` and a score set (``safecity demo --record`` shows
 how one is made) at ``analysis/face-scores.parquet``, or pass paths of your own.
 """
@@ -14,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from actors.reviews import REVIEWS_FILE
 from cluster.analysis.errors import AnalysisDataError
 from cluster.samples import REPO_ROOT
 
@@ -34,8 +36,8 @@ class DataDir:
 
     @property
     def reviews(self) -> Path:
-        """The officers' review log (Parquet), once SafeCity writes one."""
-        return self.root / "reviews"
+        """The officers' review log (``reviews.parquet``, one row per reviewed alert; absent before any)."""
+        return self.root / REVIEWS_FILE
 
     @property
     def outbox(self) -> Path:
