@@ -6,7 +6,6 @@ import gc
 import logging
 import os
 import random
-import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import numpy as np
 import pytest
 
 from actors.backoff import Backoff
-from actors.camera.latest_frame import LatestFrameReader, lower_priority
+from actors.camera.latest_frame import LatestFrameReader
 from actors.camera.pacing import AnalysisPacer, InFlightLimiter
 from actors.camera.source import FrameCapture, open_capture, redact
 from serve.errors import EndOfStreamError, SourceConnectionError
@@ -450,20 +449,3 @@ def test_in_flight_limiter_drops_and_counts_when_busy() -> None:
     limiter.release()
     with pytest.raises(RuntimeError, match="without a matching"):
         limiter.release()
-
-
-def test_a_decoding_thread_runs_nicer_than_the_rest_of_the_process() -> None:
-    seen: dict[str, int] = {}
-
-    def decoder() -> None:
-        lower_priority(7)
-        seen["decoder"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        lower_priority(3)  # never raises a thread's priority back
-        seen["after"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    thread = threading.Thread(target=decoder)
-    thread.start()
-    thread.join()
-    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert seen == {"decoder": max(7, main), "after": max(7, main)}
-    assert main < 7 or main == seen["decoder"]  # the caller's own priority is untouched

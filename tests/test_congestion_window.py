@@ -15,7 +15,7 @@ def fill(window: CongestionWindow) -> int:
 
 
 def test_a_window_of_fresh_frames_grows_it_by_one() -> None:
-    window = CongestionWindow(target_latency_s=1.0, maximum=100, initial=4)
+    window = CongestionWindow(target_age_s=1.0, maximum=100, initial=4)
     assert fill(window) == 4 and not window.has_room()
     for _ in range(4):
         window.release(0.3)
@@ -27,7 +27,7 @@ def test_a_window_of_fresh_frames_grows_it_by_one() -> None:
 
 
 def test_old_or_shed_frames_halve_it_once_per_window() -> None:
-    window = CongestionWindow(target_latency_s=1.0, maximum=100, initial=8)
+    window = CongestionWindow(target_age_s=1.0, maximum=100, initial=8)
     assert fill(window) == 8
     window.release(2.5)  # back too old: queues are building
     assert window.window == 4.0 and window.decreases == 1
@@ -40,7 +40,7 @@ def test_old_or_shed_frames_halve_it_once_per_window() -> None:
 
 
 def test_it_stays_between_one_and_the_maximum() -> None:
-    window = CongestionWindow(target_latency_s=1.0, maximum=3, initial=10)
+    window = CongestionWindow(target_age_s=1.0, maximum=3, initial=10)
     assert window.window == 3.0
     for _ in range(50):
         fill(window)
@@ -54,7 +54,7 @@ def test_it_stays_between_one_and_the_maximum() -> None:
 
 
 def test_an_error_gives_the_slot_back_without_a_signal() -> None:
-    window = CongestionWindow(target_latency_s=1.0, maximum=10, initial=2)
+    window = CongestionWindow(target_age_s=1.0, maximum=10, initial=2)
     fill(window)
     window.neutral()
     assert window.window == 2.0 and window.in_flight == 1
@@ -68,4 +68,4 @@ def test_an_error_gives_the_slot_back_without_a_signal() -> None:
 @pytest.mark.parametrize(("target", "maximum"), [(0.0, 4), (1.0, 0)])
 def test_bad_settings_are_refused(target: float, maximum: int) -> None:
     with pytest.raises(ValueError, match="must be"):
-        CongestionWindow(target_latency_s=target, maximum=maximum)
+        CongestionWindow(target_age_s=target, maximum=maximum)

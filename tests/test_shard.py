@@ -427,30 +427,3 @@ def test_a_running_shard_starts_an_added_camera_and_stops_a_removed_one(tmp_path
         await running
 
     asyncio.run(scenario())
-
-
-def test_the_window_slot_is_free_once_the_detectors_answer_not_after_the_ocr() -> None:
-    ocr_may_finish = asyncio.Event()
-    ocr_started = asyncio.Event()
-
-    class SlowReader(FakeModels):
-        async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed:
-            ocr_started.set()
-            await ocr_may_finish.wait()
-            return await super().read_plate(chip)
-
-    shard, worker = make_shard(SlowReader(), FakeMatcher())
-
-    async def scenario() -> tuple[int, int, int]:
-        assert shard.window.try_acquire() and worker.limiter.try_acquire()
-        task = asyncio.create_task(shard._analyse_and_release(worker, frame(0)))
-        await ocr_started.wait()
-        during = (shard.window.in_flight, worker.limiter.in_flight)
-        ocr_may_finish.set()
-        await task
-        return (*during, worker.limiter.in_flight)
-
-    window_during_ocr, camera_during_ocr, camera_after = asyncio.run(scenario())
-    assert window_during_ocr == 0  # the shard may send another frame to the detectors
-    assert camera_during_ocr == 1 and camera_after == 0  # the camera's own limit spans its whole analysis
-    assert shard.window.decreases == 0  # answered well within the target latency

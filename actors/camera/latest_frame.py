@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
@@ -39,7 +38,6 @@ class StreamSettings:
     read_timeout_s: float
     stall_timeout_s: float
     reconnect: Backoff
-    decode_nice: int  # niceness of the decoding thread (Linux): under CPU contention the models go first
 
 
 @dataclass(frozen=True)
@@ -54,23 +52,6 @@ class ReaderStats:
     last_frame_age_s: float | None
     backoff_attempt: int = 0  # failures since the last decoded frame
     retry_delay_s: float | None = None  # the backoff delay chosen after the latest failure
-
-
-def lower_priority(nice: int) -> None:
-    """Run the calling thread (and the decoder threads it starts) at niceness ``nice`` at least.
-
-    At city scale decoding every frame of every camera competes with the models for the cores; the
-    scheduler shares them per thread, so a thousand decoding threads would leave the detectors a
-    small share. Nicer decoders keep the models' share; a frame decoded late only means an older
-    newest frame. Linux gives each thread its own niceness; elsewhere this does nothing.
-    """
-    if nice <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
-        return
-    thread = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread, max(nice, os.getpriority(os.PRIO_PROCESS, thread)))
-    except OSError as exc:  # a sandbox that forbids it: decode at the process's priority
-        log.warning("cannot lower the decoding thread's priority: %s", exc)
 
 
 class LatestFrameReader:
@@ -190,7 +171,6 @@ class LatestFrameReader:
     def _run(self) -> None:
         connected_before = False
         settings = self.settings
-        lower_priority(settings.decode_nice)
         while not self._stop.is_set():
             self._set_state("connecting")
             try:

@@ -82,24 +82,22 @@ class InFlightLimiter:
 
 
 class CongestionWindow:
-    """How many frames a whole shard may have at the detectors: additive increase, multiplicative decrease.
+    """How many frames a whole shard may have at the models: additive increase, multiplicative decrease.
 
     Many shards share the same model replicas, and each camera's own limit lets hundreds of frames
     queue in front of them at city scale, where most go stale and are shed. Like TCP, each shard grows
-    its window by one frame per window of frames whose detections came back within
-    ``target_latency_s`` of being sent, and halves it when one came back later or was shed, at most
-    once per window, so the shards settle on sharing what the models can do with short queues. The
-    signal is the round trip, not the frame's age: a camera's newest frame may already be up to one
-    frame interval old when it is sent (a second at 1 fps), which says nothing about the queue. Not
-    thread-safe: the shard's event loop owns it.
+    its window by one frame per window of frames that came back fresh (younger than ``target_age_s``
+    at detection), and halves it when one came back old or was shed, at most once per window, so the
+    shards settle on sharing what the models can do with short queues. Not thread-safe: the shard's
+    event loop owns it.
     """
 
-    def __init__(self, target_latency_s: float, maximum: int, initial: float = 4.0) -> None:
-        if not target_latency_s > 0:
-            raise ValueError(f"target_latency_s must be positive, got {target_latency_s}")
+    def __init__(self, target_age_s: float, maximum: int, initial: float = 4.0) -> None:
+        if not target_age_s > 0:
+            raise ValueError(f"target_age_s must be positive, got {target_age_s}")
         if maximum < 1:
             raise ValueError(f"maximum must be at least 1, got {maximum}")
-        self.target_latency_s = target_latency_s
+        self.target_age_s = target_age_s
         self.maximum = maximum
         self.window = min(float(maximum), max(1.0, initial))
         self.in_flight = 0
@@ -126,12 +124,12 @@ class CongestionWindow:
         self._sent += 1
         return True
 
-    def release(self, latency_s: float | None) -> None:
-        """A frame's detections came back ``latency_s`` after it was sent, or ``None``: it was shed."""
+    def release(self, age_s: float | None) -> None:
+        """A frame came back: ``age_s`` old at detection, or ``None`` when it was shed as stale."""
         if self.in_flight == 0:
             raise RuntimeError("CongestionWindow.release() without a matching try_acquire()")
         self.in_flight -= 1
-        if latency_s is not None and latency_s <= self.target_latency_s:
+        if age_s is not None and age_s <= self.target_age_s:
             self.window = min(float(self.maximum), self.window + 1.0 / self.window)
         elif self._sent > self._decrease_after:  # one decrease per window of frames, not per late frame
             self.window = max(1.0, self.window / 2)

@@ -87,7 +87,7 @@ class ShardSettings:
     """
 
     max_in_flight: int
-    target_detect_latency_s: float  # detections back later than this after sending shrink the window
+    target_detect_age_s: float  # frames back older than this shrink the shard's window (AIMD)
     detector_canvas: Canvas
     track_max_age_s: float
     face_embeddings_per_track: int
@@ -191,7 +191,7 @@ class CameraShard:
         self.matcher = matcher
         self._clock = clock
         self.workers = [self._worker(spec) for spec in cameras]
-        self.window = CongestionWindow(settings.target_detect_latency_s, maximum=self._window_maximum())
+        self.window = CongestionWindow(settings.target_detect_age_s, maximum=self._window_maximum())
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._running = False
@@ -278,59 +278,50 @@ class CameraShard:
                 await asyncio.to_thread(worker.reader.stop)
 
     async def _analyse_and_release(self, worker: CameraWorker, frame: Frame) -> None:
-        detected = False
-
-        def at_detectors_no_more(latency_s: float | Shed) -> None:
-            nonlocal detected
-            detected = True
-            self.window.release(None if isinstance(latency_s, Shed) else latency_s)
-
+        outcome: float | Shed | None = None
         try:
-            await self.analyse(worker, frame, at_detectors_no_more)
+            outcome = await self.analyse(worker, frame)
         finally:
             worker.limiter.release()
-            if not detected:
-                self.window.neutral()  # an error before the detectors answered: no signal
+            if isinstance(outcome, Shed):
+                self.window.release(None)
+            elif outcome is None:
+                self.window.neutral()
+            else:
+                self.window.release(outcome)
 
-    async def analyse(
-        self,
-        worker: CameraWorker,
-        frame: Frame,
-        detected: Callable[[float | Shed], None] | None = None,
-    ) -> None:
+    async def analyse(self, worker: CameraWorker, frame: Frame) -> float | Shed | None:
         """Detect, track, and embed or read what the track books ask for; errors are counted, not raised.
 
-        ``detected`` hears, as soon as the detectors answer, the round trip in seconds, or the
-        :class:`Shed` when they dropped the frame as stale: the shard's window counts frames at the
-        detectors only, so the embedding and reading that follow do not hold its slots.
+        Returns the frame's age when its detections came back, the :class:`Shed` when the detectors
+        dropped it as stale, or ``None`` after an error (for the shard's congestion window).
         """
         try:
             canvas, transform = letterbox(frame.image, self.settings.detector_canvas)
             request = DetectorFrame(canvas, frame.captured_at, worker.spec.faces, worker.spec.plates)
-            sent_at = time.monotonic()
             found = await self.models.detect(request)
-            if detected is not None:
-                detected(found if isinstance(found, Shed) else time.monotonic() - sent_at)
             if isinstance(found, Shed):
                 worker.shed_detect += 1  # the frame went stale in the detectors' queue: the next one wins
-                return
+                return found
             faces, plates = found.faces, found.plates
-            worker.analysed_frame_age_s = time.time() - frame.captured_at
+            age_s = worker.analysed_frame_age_s = time.time() - frame.captured_at
             async with worker.tracking_lock:
                 if frame.captured_at < worker.last_tracked_at:
                     worker.late += 1  # an older frame finished after a newer one: tracks moved on
-                    return
+                    return age_s
                 worker.last_tracked_at = frame.captured_at
                 face_jobs = self._track_faces(worker, frame, faces, transform.to_source) if faces else []
                 plate_jobs = self._track_plates(worker, frame, plates, transform.to_source) if plates else []
             await asyncio.gather(*face_jobs, *plate_jobs)
             worker.analysed += 1
+            return age_s
         except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
             worker.errors += 1
             error = f"{type(exc).__name__}: {exc}"
             if error != worker.last_error:  # once per new error, not once per frame
                 log.warning("camera %s: analysis failed: %s", worker.spec.ref.camera_id, error)
             worker.last_error = error
+            return None
 
     def _track_faces(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any

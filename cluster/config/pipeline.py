@@ -48,13 +48,6 @@ class PipelineConfig(Section):
         description="After an alert, the same subject or plate on the same camera is not re-alerted.",
     )
     watchlist_reload_s: float = Field(5, gt=0, description="How often the matcher checks for list changes.")
-    decode_nice: int = Field(
-        10,
-        ge=0,
-        le=19,
-        description="Linux niceness of the camera decoding threads: when the cores are short the models "
-        "go first, and a camera's newest frame is a little older (0: same priority as the models).",
-    )
     camera_sync_s: float = Field(
         2, gt=0, description="How often the job applies camera changes made through the API to the shards."
     )

@@ -76,7 +76,7 @@ class SafeCityConfig(Section):
         pipeline = self.pipeline
         return ShardSettings(
             max_in_flight=pipeline.max_in_flight_per_camera,
-            target_detect_latency_s=pipeline.max_frame_age_s / 2,
+            target_detect_age_s=pipeline.max_frame_age_s / 2,
             detector_canvas=self.models.detector_canvas(),
             track_max_age_s=pipeline.track_max_age_s,
             face_embeddings_per_track=pipeline.face_embeddings_per_track,
@@ -91,7 +91,6 @@ class SafeCityConfig(Section):
                 read_timeout_s=pipeline.read_timeout_s,
                 stall_timeout_s=pipeline.stall_timeout_s,
                 reconnect=Backoff(pipeline.reconnect_initial_s, pipeline.reconnect_max_s),
-                decode_nice=pipeline.decode_nice,
             ),
         )
 
