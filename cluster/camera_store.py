@@ -159,6 +159,32 @@ class CameraStore:
             )
 
 
+class CameraDirectory:
+    """The cameras that run, for a reader that asks often (the job's sync, every few seconds).
+
+    ``cameras.json`` is read again only when it was replaced (each change writes a new file, so a new
+    inode) or its time or size changed.
+    """
+
+    def __init__(self, data_dir: Path, configured: Sequence[CameraConfig]) -> None:
+        self.path = data_dir / FILE_NAME
+        self._configured = list(configured)
+        self._seen: tuple[int, int, int] | None = None
+        self._cameras = list(configured)
+
+    def cameras(self) -> list[CameraConfig]:
+        """:func:`effective_cameras` of the config's cameras and the stored changes."""
+        try:
+            stat = self.path.stat()
+            seen: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            seen = None
+        if seen != self._seen:
+            self._cameras = effective_cameras(self._configured, read_changes(self.path))
+            self._seen = seen
+        return list(self._cameras)
+
+
 def read_changes(path: Path) -> CameraChanges:
     """The changes stored at ``path``; :class:`StoreError` naming the file when it cannot be used."""
     if not path.exists():

@@ -1,10 +1,11 @@
 """Keeps the camera shards analysing the cameras that should run: the config's, with the API's changes.
 
-The API writes camera changes to ``<data_dir>/cameras.json`` on the state node (``cluster.camera_store``);
-the job reads them there every ``pipeline.camera_sync_s`` and brings the shards to them: a new camera
-starts on a shard with room (a new shard when all are full), a removed or disabled one stops, a changed
-one follows. The sync compares what each shard reports with what it should have, so a shard that Ray
-restarted with the cameras it was created with is corrected on the next round.
+The API writes camera changes to ``<data_dir>/cameras.json`` on the state node
+(``cluster.camera_store``); the job reads them there, through a small actor, every
+``pipeline.camera_sync_s`` and brings the shards to them: a new camera starts on a shard with room (a
+new shard when all are full), a removed or disabled one stops, a changed one follows. The sync compares
+what each shard reports with what it should have, so a shard that Ray restarted with the cameras it was
+created with is corrected on the next round.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import ray
 
 from actors.camera.shard import CameraSpec
 from cluster.camera_assignment import assign
-from cluster.camera_store import FILE_NAME, effective_cameras, read_changes
-from cluster.config import SafeCityConfig
+from cluster.camera_store import CameraDirectory
 from cluster.config.cameras import CameraConfig
 from serve.alerts import CameraRef
 from serve.apps import ModelApp
@@ -90,16 +90,25 @@ def _analysed(camera: CameraConfig) -> bool:
     return camera.enabled and camera.kind != "plain"
 
 
-@ray.remote(num_cpus=0)
-def _read_on_state_node(data_dir: str, configured: list[CameraConfig]) -> list[CameraConfig]:
-    return effective_cameras(configured, read_changes(Path(data_dir) / FILE_NAME))
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
+class CameraDirectoryActor:
+    """Answers which cameras should run, from the state node, where ``cameras.json`` is.
+
+    An actor, not a task per round: a task every few seconds would start a fresh worker process each
+    time (Ray ends idle workers beyond one per core), importing the modules anew.
+    """
+
+    def __init__(self, data_dir: str, configured: list[CameraConfig]) -> None:
+        self._directory = CameraDirectory(Path(data_dir), configured)
+
+    def cameras(self) -> list[CameraConfig]:
+        """The config's cameras with the API's changes."""
+        return self._directory.cameras()
 
 
-def running_cameras(config: SafeCityConfig, timeout_s: float = 60.0) -> list[CameraConfig]:
-    """The config's cameras with the API's changes, read where ``data_dir`` is: on the state node."""
-    data_dir = str(config.data_dir.expanduser().resolve())
-    task = _read_on_state_node.options(**config.placement.state_node_options())  # type: ignore[attr-defined]
-    cameras: list[CameraConfig] = ray.get(task.remote(data_dir, config.cameras), timeout=timeout_s)
+def running_cameras(directory: Any, timeout_s: float = 60.0) -> list[CameraConfig]:
+    """The cameras that should run, asked of the job's :class:`CameraDirectoryActor`."""
+    cameras: list[CameraConfig] = ray.get(directory.cameras.remote(), timeout=timeout_s)
     return cameras
 
 

@@ -25,7 +25,13 @@ from actors.camera import actor as camera_actor
 from actors.camera.shard import CameraSpec
 from actors.camera.stats import CameraStats
 from actors.dispatcher_actor import DispatchStopReport
-from cluster.camera_sync import CameraSync, ModelNeeds, running_cameras, sync_forever
+from cluster.camera_sync import (
+    CameraDirectoryActor,
+    CameraSync,
+    ModelNeeds,
+    running_cameras,
+    sync_forever,
+)
 from cluster.config import SafeCityConfig
 from cluster.config.serving import DeploymentConfig
 from cluster.named_actors import create_named
@@ -49,6 +55,7 @@ MatcherActor: Any = matcher_actor.MatcherActor
 
 DISPATCHER_NAME = "safecity-dispatcher"
 MATCHER_NAME = "safecity-matcher"
+CAMERA_DIRECTORY_NAME = "safecity-camera-directory"
 
 
 def shard_name(index: int) -> str:
@@ -217,12 +224,15 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         return create_named(CameraShardActor, shard_name(index), spread, *arguments)
 
     sync = CameraSync(pipeline.cameras_per_actor, make_shard, functools.partial(deploy_models, config))
-    sync.sync(running_cameras(config))
+    directory = create_named(
+        CameraDirectoryActor, CAMERA_DIRECTORY_NAME, on_state_node, data_dir, config.cameras
+    )
+    sync.sync(running_cameras(directory))
     ray.get([actor.ready.remote() for actor in sync.shards.values()])
     stop = threading.Event()
     thread = threading.Thread(
         target=sync_forever,
-        args=(sync, lambda: running_cameras(config), pipeline.camera_sync_s, stop),
+        args=(sync, lambda: running_cameras(directory), pipeline.camera_sync_s, stop),
         name="safecity-camera-sync",
         daemon=True,
     )

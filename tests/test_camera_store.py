@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from actors.audit import AuditLog
+from cluster import camera_store
 from cluster.camera_store import (
     CameraChanges,
+    CameraDirectory,
     CameraExistsError,
     CameraInputError,
     CameraPatch,
@@ -131,3 +133,22 @@ def test_concurrent_supervisors_lose_no_change(tmp_path: Path) -> None:
     added = json.loads((tmp_path / "cameras.json").read_text())["added"]
     assert sorted(c["id"] for c in added) == sorted(f"cam-{i}" for i in range(24))
     assert len(list(AuditLog(tmp_path / "audit.jsonl").entries())) == 24
+
+
+def test_the_directory_reads_the_file_again_only_when_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = CameraDirectory(tmp_path, [GATE, ROAD])
+    reads: list[Path] = []
+    real_read = camera_store.read_changes
+
+    def counting_read(path: Path) -> CameraChanges:
+        reads.append(path)
+        return real_read(path)
+
+    monkeypatch.setattr(camera_store, "read_changes", counting_read)
+    assert directory.cameras() == [GATE, ROAD] and directory.cameras() == [GATE, ROAD]
+    store(tmp_path).add(NEW, "s")
+    assert [c.id for c in directory.cameras()] == ["gate", "road", "market"]
+    assert [c.id for c in directory.cameras()] == ["gate", "road", "market"]
+    assert len(reads) == 2  # once at first, once after the change

@@ -246,8 +246,9 @@ def limits(result: ScaleResult) -> list[str]:
     found = []
     if result.frames_analysed_per_s < 0.9 * result.frames_requested_per_s:
         found.append(
-            f"models: {result.frames_analysed_per_s} of {result.frames_requested_per_s} frames/s asked were "
-            "analysed (the models' CPU is saturated; the rest waited at their cameras, newest frame kept)"
+            f"capacity: {result.frames_analysed_per_s} of {result.frames_requested_per_s} frames/s asked "
+            "were analysed (the cores are shared by decoding every camera's frames and the models; the rest "
+            "waited at their cameras, newest frame kept)"
         )
     if result.cameras_not_analysed_in_a_minute:
         found.append(
