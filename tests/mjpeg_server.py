@@ -4,8 +4,8 @@
 ``fps`` (each part with a ``Content-Length``, or without when ``content_length`` is False); a frame
 given as bytes is sent as it is (a corrupt part). ``files`` maps other paths to (Content-Type, body),
 answered whole; any other path is a 404. With ``credentials`` (user, password) every request needs
-them as basic auth, else 401. ``pause()`` keeps every connection open but sends nothing (a stalled
-camera) until ``resume()``; ``show()`` changes the scene.
+them as basic auth, else 401 (with ``challenge``). ``pause()`` keeps every connection open but sends
+nothing (a stalled camera) until ``resume()``; ``show()`` changes the scene.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
             expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
             if self.headers.get("Authorization") != expected:
                 self.send_response(401)
-                self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                self.send_header("WWW-Authenticate", owner.challenge)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
@@ -108,6 +108,7 @@ class MjpegServer:
         content_length: bool = True,
         files: Mapping[str, tuple[str, bytes]] | None = None,
         credentials: tuple[str, str] | None = None,
+        challenge: str = 'Basic realm="camera"',
     ) -> None:
         self.jpegs = _encoded(frames)
         self.fps = fps
@@ -115,6 +116,7 @@ class MjpegServer:
         self.content_length = content_length
         self.files = dict(files or {})
         self.credentials = credentials
+        self.challenge = challenge  # the WWW-Authenticate of a 401
         self.frames_sent = 0
         self.connections = 0  # MJPEG streams served
         self.requests = 0

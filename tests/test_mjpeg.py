@@ -240,6 +240,19 @@ def test_basic_auth_comes_from_the_url_and_a_wrong_password_is_not_shown(
         assert reader.stats().errors == 0 and server.connections == 1
 
 
+def test_a_digest_challenge_is_left_to_ffmpeg() -> None:
+    digest = 'Digest realm="camera", nonce="abc", qop="auth"'
+    with MjpegServer(numbered_frames(1), credentials=("officer", "pw"), challenge=digest) as server:
+        url = f"http://officer:swordfish@127.0.0.1:{server.port}/"
+        with pytest.raises(SourceConnectionError) as failure:
+            open_source(url, open_timeout_s=2, read_timeout_s=2)
+        message = str(failure.value)
+        assert message.startswith(f"http://officer:***@127.0.0.1:{server.port}/: cannot open stream: ")
+        digest_left = "(the server answered an HTTP 401 asking for Digest authentication, not MJPEG)"
+        assert message.endswith(digest_left)
+        assert "swordfish" not in message and server.requests >= 2  # ours, then FFmpeg's
+
+
 def test_http_errors_and_unreachable_cameras_are_named() -> None:
     not_found = r"/nope: cannot open stream: HTTP 404 Not Found$"
     with MjpegServer(numbered_frames(1)) as server, pytest.raises(SourceConnectionError, match=not_found):
