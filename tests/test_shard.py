@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from actors.backoff import Backoff
+from actors.camera.jpeg import Jpeg
 from actors.camera.latest_frame import Frame
 from actors.camera.shard import CameraShard, CameraSpec, CameraWorker
 from actors.face_matcher import WatchlistMatcher
@@ -27,6 +28,7 @@ from cluster.config import SafeCityConfig
 from serve.alerts import CameraRef
 from serve.errors import StoreError
 from serve.face_analyzer import landmarks_from_box
+from serve.imaging import encode_jpeg
 from serve.types import (
     Detections,
     DetectorFrame,
@@ -245,6 +247,24 @@ def test_a_model_error_is_counted_kept_and_logged_once_with_the_camera_id(
     assert [r.getMessage() for r in caplog.records] == [
         "camera cam-1: analysis failed: RuntimeError: replica died"
     ]
+
+
+def test_an_mjpeg_frame_that_does_not_decode_is_an_analysis_error_and_the_next_one_is_analysed() -> None:
+    models, matcher = FakeModels(), FakeMatcher()
+    shard, worker = make_shard(models, matcher)
+    good = Frame(Jpeg(encode_jpeg(frame(2).image)), T0 + 1.0, 2)
+
+    async def run() -> None:
+        await shard.analyse(worker, Frame(Jpeg(b"\xff\xd8 truncated"), T0 + 0.5, 1))
+        await shard.analyse(worker, good)
+
+    asyncio.run(run())
+    stats = worker.stats()
+    assert (stats.analysis_errors, stats.frames_analysed, len(models.detected)) == (1, 1, 1)
+    assert stats.last_analysis_error == (
+        "ImageDecodeError: MJPEG frame of 12 bytes: not a decodable image (JPEG, PNG, BMP, WebP, TIFF)"
+    )
+    assert good.decoded and models.detected[0].captured_at == T0 + 1.0
 
 
 @pytest.mark.parametrize("index", [0, 3])

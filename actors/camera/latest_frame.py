@@ -1,4 +1,4 @@
-"""A per-camera decoding thread that keeps only the newest frame, and reconnects on failure."""
+"""A per-camera reading thread that keeps only the newest frame, and reconnects on failure."""
 
 from __future__ import annotations
 
@@ -11,23 +11,38 @@ from dataclasses import dataclass
 from typing import Literal
 
 from actors.backoff import Backoff
-from actors.camera.source import FrameCapture, open_capture, redact
+from actors.camera.capture import Capture, open_source
+from actors.camera.jpeg import Jpeg
+from actors.camera.source import redact
 from serve.errors import EndOfStreamError, StreamError
 from serve.imaging import Image
 
 log = logging.getLogger(__name__)
 
 ReaderState = Literal["connecting", "streaming", "backoff", "ended", "stopped"]
-Opener = Callable[..., FrameCapture]
+Opener = Callable[..., Capture]
 
 
 @dataclass(frozen=True)
 class Frame:
-    """A decoded frame: BGR pixels (treat as read-only), the unix time it was decoded, its number."""
+    """A frame: pixels (decoded, or a JPEG decoded on first use), the unix time it was read, its number."""
 
-    image: Image
+    pixels: Image | Jpeg
     captured_at: float
     seq: int
+
+    @property
+    def image(self) -> Image:
+        """BGR pixels (treat as read-only). An MJPEG frame decodes here, once; a corrupt one raises
+        :class:`~serve.errors.ImageDecodeError`."""
+        pixels = self.pixels
+        return pixels.image() if isinstance(pixels, Jpeg) else pixels
+
+    @property
+    def decoded(self) -> bool:
+        """Whether reading :attr:`image` costs nothing more (decoded already, or tried and failed)."""
+        pixels = self.pixels
+        return pixels.decoded if isinstance(pixels, Jpeg) else True
 
 
 @dataclass(frozen=True)
@@ -55,13 +70,16 @@ class ReaderStats:
 
 
 class LatestFrameReader:
-    """Decodes one camera continuously in a daemon thread; ``latest()`` is the newest frame only.
+    """Reads one camera continuously in a daemon thread; ``latest()`` is the newest frame only.
+
+    RTSP and files are decoded frame by frame; MJPEG over HTTP is not: each frame keeps its JPEG and
+    decodes when someone reads its ``image`` (most frames of a busy shard are never analysed).
 
     After an open or read error, or a stall (frames more than ``stall_timeout_s`` apart; a read
     already gives up after ``min(read_timeout_s, stall_timeout_s)``), the capture is closed and opened
     again after an exponential, jittered ``reconnect`` delay (all four from ``settings``). A file that
-    does not loop ends the reader (state ``ended``). ``seq`` grows by one per decoded frame across
-    reconnects; ``captured_at`` is ``clock()`` (unix seconds) when the frame was decoded. Failures,
+    does not loop ends the reader (state ``ended``). ``seq`` grows by one per frame read across
+    reconnects; ``captured_at`` is ``clock()`` (unix seconds) when the frame was read. Failures,
     recoveries and the end of a file are logged under ``camera_id`` (the redacted url when none is
     given).
     """
@@ -75,7 +93,7 @@ class LatestFrameReader:
         loop_files: bool = False,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        opener: Opener = open_capture,
+        opener: Opener = open_source,
     ) -> None:
         self.url = url
         self.camera_id = camera_id
@@ -86,7 +104,7 @@ class LatestFrameReader:
         self._opener = opener
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._capture: FrameCapture | None = None
+        self._capture: Capture | None = None
         self._latest: Frame | None = None
         self._state: ReaderState = "connecting"
         self._frames_read = 0
@@ -202,13 +220,13 @@ class LatestFrameReader:
                 log.info("camera %s: end of video file", self._name())
                 return
 
-    def _stream(self, capture: FrameCapture) -> bool:
-        """Decode until an error, a stall, a stop or the end; True when a file that does not loop ended."""
+    def _stream(self, capture: Capture) -> bool:
+        """Read until an error, a stall, a stop or the end; True when a file that does not loop ended."""
         self._set_state("streaming")
         last_frame_at = time.monotonic()
         while not self._stop.is_set():
             try:
-                image = capture.read()
+                pixels = capture.read()
             except EndOfStreamError:
                 return True
             except StreamError as exc:
@@ -220,7 +238,7 @@ class LatestFrameReader:
             now = time.monotonic()
             with self._lock:
                 self._frames_read += 1
-                self._latest = Frame(image, self._clock(), self._frames_read)
+                self._latest = Frame(pixels, self._clock(), self._frames_read)
                 recovered_after, self._failures_in_a_row = self._failures_in_a_row, 0
             if recovered_after:
                 log.info("camera %s: streaming again after %d failure(s)", self._name(), recovered_after)

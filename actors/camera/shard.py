@@ -116,7 +116,7 @@ def _region(image: Image, box: Box, factor: float, max_px: int) -> tuple[Image, 
 
 
 def open_reader(spec: CameraSpec, settings: ShardSettings) -> LatestFrameReader:
-    """The camera's decoding thread (not started yet)."""
+    """The camera's reading thread (not started yet)."""
     return LatestFrameReader(spec.url, settings.stream, camera_id=spec.ref.camera_id, loop_files=spec.loop)
 
 
@@ -297,6 +297,8 @@ class CameraShard:
         dropped it as stale, or ``None`` after an error (for the shard's congestion window).
         """
         try:
+            if not frame.decoded:  # an MJPEG frame: decode off the event loop (a 1080p JPEG takes ~10 ms)
+                await asyncio.to_thread(lambda: frame.image)
             canvas, transform = letterbox(frame.image, self.settings.detector_canvas)
             request = DetectorFrame(canvas, frame.captured_at, worker.spec.faces, worker.spec.plates)
             found = await self.models.detect(request)

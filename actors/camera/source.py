@@ -1,4 +1,7 @@
-"""Opening camera sources (RTSP, HTTP MJPEG, video files) with OpenCV's FFmpeg backend.
+"""Opening camera sources (RTSP, HTTP streams, video files) with OpenCV's FFmpeg backend.
+
+Readers open through :func:`actors.camera.capture.open_source`, which reads MJPEG over HTTP without
+FFmpeg (``actors/camera/http_mjpeg.py``) and sends everything else here.
 
 OpenCV rather than PyAV: both open all three kinds, honour open and read timeouts and decode 720p
 H.264 alike on their own (about 850 frames/s on one core), but ``VideoCapture.read`` releases the
