@@ -160,29 +160,28 @@ class CameraStore:
 
 
 class CameraDirectory:
-    """The cameras that run, for a reader that asks often (the job's sync, every few seconds).
+    """The stored changes, for a reader that asks often (the job's sync, every few seconds).
 
     ``cameras.json`` is read again only when it was replaced (each change writes a new file, so a new
     inode) or its time or size changed.
     """
 
-    def __init__(self, data_dir: Path, configured: Sequence[CameraConfig]) -> None:
+    def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / FILE_NAME
-        self._configured = list(configured)
         self._seen: tuple[int, int, int] | None = None
-        self._cameras = list(configured)
+        self._changes = CameraChanges()
 
-    def cameras(self) -> list[CameraConfig]:
-        """:func:`effective_cameras` of the config's cameras and the stored changes."""
+    def cameras(self, configured: Sequence[CameraConfig]) -> list[CameraConfig]:
+        """:func:`effective_cameras` of ``configured`` and the stored changes."""
         try:
             stat = self.path.stat()
             seen: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             seen = None
         if seen != self._seen:
-            self._cameras = effective_cameras(self._configured, read_changes(self.path))
+            self._changes = read_changes(self.path)
             self._seen = seen
-        return list(self._cameras)
+        return effective_cameras(configured, self._changes)
 
 
 def read_changes(path: Path) -> CameraChanges:

@@ -98,17 +98,21 @@ class CameraDirectoryActor:
     time (Ray ends idle workers beyond one per core), importing the modules anew.
     """
 
-    def __init__(self, data_dir: str, configured: list[CameraConfig]) -> None:
-        self._directory = CameraDirectory(Path(data_dir), configured)
+    def __init__(self, data_dir: str) -> None:
+        self._directory = CameraDirectory(Path(data_dir))
 
-    def cameras(self) -> list[CameraConfig]:
-        """The config's cameras with the API's changes."""
-        return self._directory.cameras()
+    def cameras(self, configured: list[CameraConfig]) -> list[CameraConfig]:
+        """``configured`` (the config's cameras) with the API's changes."""
+        return self._directory.cameras(configured)
 
 
-def running_cameras(directory: Any, timeout_s: float = 60.0) -> list[CameraConfig]:
-    """The cameras that should run, asked of the job's :class:`CameraDirectoryActor`."""
-    cameras: list[CameraConfig] = ray.get(directory.cameras.remote(), timeout=timeout_s)
+def running_cameras(directory: Any, configured: Any, timeout_s: float = 60.0) -> list[CameraConfig]:
+    """The cameras that should run, asked of the job's :class:`CameraDirectoryActor`.
+
+    ``configured`` is the config's camera list put in the object store once by the job (a thousand
+    cameras are not sent again every round, nor kept as constructor arguments a restart would need).
+    """
+    cameras: list[CameraConfig] = ray.get(directory.cameras.remote(configured), timeout=timeout_s)
     return cameras
 
 

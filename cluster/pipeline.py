@@ -224,15 +224,14 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         return create_named(CameraShardActor, shard_name(index), spread, *arguments)
 
     sync = CameraSync(pipeline.cameras_per_actor, make_shard, functools.partial(deploy_models, config))
-    directory = create_named(
-        CameraDirectoryActor, CAMERA_DIRECTORY_NAME, on_state_node, data_dir, config.cameras
-    )
-    sync.sync(running_cameras(directory))
+    directory = create_named(CameraDirectoryActor, CAMERA_DIRECTORY_NAME, on_state_node, data_dir)
+    configured = ray.put(config.cameras)
+    sync.sync(running_cameras(directory, configured))
     ray.get([actor.ready.remote() for actor in sync.shards.values()])
     stop = threading.Event()
     thread = threading.Thread(
         target=sync_forever,
-        args=(sync, lambda: running_cameras(directory), pipeline.camera_sync_s, stop),
+        args=(sync, lambda: running_cameras(directory, configured), pipeline.camera_sync_s, stop),
         name="safecity-camera-sync",
         daemon=True,
     )

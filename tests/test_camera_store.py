@@ -138,7 +138,7 @@ def test_concurrent_supervisors_lose_no_change(tmp_path: Path) -> None:
 def test_the_directory_reads_the_file_again_only_when_it_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    directory = CameraDirectory(tmp_path, [GATE, ROAD])
+    directory = CameraDirectory(tmp_path)
     reads: list[Path] = []
     real_read = camera_store.read_changes
 
@@ -146,9 +146,13 @@ def test_the_directory_reads_the_file_again_only_when_it_changed(
         reads.append(path)
         return real_read(path)
 
+    store(tmp_path).remove("road", "s")
     monkeypatch.setattr(camera_store, "read_changes", counting_read)
-    assert directory.cameras() == [GATE, ROAD] and directory.cameras() == [GATE, ROAD]
+    assert directory.cameras([GATE, ROAD]) == [GATE] == directory.cameras([GATE, ROAD])
+    assert len(reads) == 1  # the first time only
+    monkeypatch.setattr(camera_store, "read_changes", real_read)
     store(tmp_path).add(NEW, "s")
-    assert [c.id for c in directory.cameras()] == ["gate", "road", "market"]
-    assert [c.id for c in directory.cameras()] == ["gate", "road", "market"]
-    assert len(reads) == 2  # once at first, once after the change
+    monkeypatch.setattr(camera_store, "read_changes", counting_read)
+    assert [c.id for c in directory.cameras([GATE, ROAD])] == ["gate", "market"]
+    assert [c.id for c in directory.cameras([GATE])] == ["gate", "market"]
+    assert len(reads) == 2  # once more, after the change
