@@ -247,8 +247,8 @@ def limits(result: ScaleResult) -> list[str]:
     if result.frames_analysed_per_s < 0.9 * result.frames_requested_per_s:
         found.append(
             f"capacity: {result.frames_analysed_per_s} of {result.frames_requested_per_s} frames/s asked "
-            "were analysed (the cores are shared by decoding every camera's frames and the models; the rest "
-            "waited at their cameras, newest frame kept)"
+            "were analysed (the cores are shared by reading every camera and the models; the rest waited "
+            "at their cameras, newest frame kept)"
         )
     if result.cameras_not_analysed_in_a_minute:
         found.append(
