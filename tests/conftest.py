@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from actors.audit import AuditLog
+from actors.camera.latest_frame import LatestFrameReader
 from cluster.config import load_config
 from cluster.samples import ASSETS, SAMPLE_CONFIG
 from serve.face_analyzer import FaceAnalyzer
@@ -55,3 +57,12 @@ def portraits() -> dict[str, Image]:
 def audit(tmp_path: Path) -> AuditLog:
     """An empty audit log in a fresh data directory."""
     return AuditLog(tmp_path / "audit.jsonl")
+
+
+@pytest.fixture
+def readers() -> Iterator[list[LatestFrameReader]]:
+    """Readers started by a test, stopped afterwards even when it fails."""
+    started: list[LatestFrameReader] = []
+    yield started
+    for reader in started:
+        reader.stop()

@@ -160,3 +160,9 @@ class RtspServer:
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def closest(image: Image, frames: list[Image]) -> tuple[int, float]:
+    """Index of the source frame ``image`` decodes to, and its mean absolute difference."""
+    diffs = [float(np.abs(image.astype(np.int16) - f.astype(np.int16)).mean()) for f in frames]
+    return int(np.argmin(diffs)), min(diffs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,26 +20,11 @@ from serve.errors import ImageDecodeError, SourceConnectionError
 from serve.imaging import Image, decode_image, encode_jpeg
 from tests.mjpeg_server import MjpegServer
 from tests.settings import stream_settings
-from tests.streams import free_port, numbered_frames, write_h264_video
+from tests.streams import closest, free_port, numbered_frames, write_h264_video
 from tests.waiting import poll_until
 
 FAST_RETRY = Backoff(initial_s=0.05, maximum_s=0.2, multiplier=2.0, jitter=0.5)
 CORRUPT = b"\xff\xd8\xff\xe0 this is not a JPEG"
-
-
-def closest(image: Image, frames: list[Image]) -> tuple[int, float]:
-    """Index of the source frame ``image`` decodes to, and its mean absolute difference."""
-    diffs = [float(np.abs(image.astype(np.int16) - f.astype(np.int16)).mean()) for f in frames]
-    return int(np.argmin(diffs)), min(diffs)
-
-
-@pytest.fixture
-def readers() -> Iterator[list[LatestFrameReader]]:
-    """Readers started by a test, stopped afterwards even when it fails."""
-    started: list[LatestFrameReader] = []
-    yield started
-    for reader in started:
-        reader.stop()
 
 
 @pytest.fixture
