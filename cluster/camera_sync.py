@@ -43,10 +43,6 @@ class ModelNeeds:
         analysed = [c for c in cameras if _analysed(c)]
         return cls(any(c.wants_faces for c in analysed), any(c.wants_plates for c in analysed))
 
-    def covers(self, other: ModelNeeds) -> bool:
-        """Whether models deployed for ``self`` serve cameras that need ``other``."""
-        return (self.faces or not other.faces) and (self.plates or not other.plates)
-
     def union(self, other: ModelNeeds) -> ModelNeeds:
         """What serves both."""
         return ModelNeeds(self.faces or other.faces, self.plates or other.plates)
@@ -128,7 +124,7 @@ class CameraSync:
         self,
         per_shard: int,
         make_shard: Callable[[int, list[CameraSpec]], Any],
-        deploy: Callable[[ModelNeeds, ModelNeeds | None], object],
+        deploy: Callable[[ModelNeeds, ModelNeeds | None], None],
     ) -> None:
         self.per_shard = per_shard
         self._make_shard = make_shard
@@ -142,8 +138,8 @@ class CameraSync:
         """Bring the shards to ``cameras`` (the config's with the API's changes)."""
         with self._lock:
             needs = ModelNeeds.of(cameras)
-            if self.deployed is None or not self.deployed.covers(needs):
-                wanted = needs if self.deployed is None else self.deployed.union(needs)
+            wanted = needs if self.deployed is None else self.deployed.union(needs)
+            if wanted != self.deployed:  # first round, or a camera needs a model not deployed yet
                 self._deploy(wanted, self.deployed)
                 self.deployed = wanted
             target = assign(analysed_specs(cameras), self.assignment, self.per_shard)

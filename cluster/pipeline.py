@@ -113,10 +113,8 @@ def model_deployments(
     return out
 
 
-def deploy_models(
-    config: SafeCityConfig, needs: ModelNeeds, running: ModelNeeds | None = None
-) -> dict[ModelApp, str]:
-    """Run the model applications ``needs`` asks for on Serve; returns their application names.
+def deploy_models(config: SafeCityConfig, needs: ModelNeeds, running: ModelNeeds | None = None) -> None:
+    """Run the model applications ``needs`` asks for on Serve, named by :func:`app_names`.
 
     With ``running`` (what is deployed already), only the detectors (which gain a model) and the
     applications not running yet are deployed: the others keep their replicas.
@@ -134,7 +132,6 @@ def deploy_models(
                 for app, model in apps.items()
             ]
         )
-    return {app: names[app] for app in apps}
 
 
 def app_names(config: SafeCityConfig) -> dict[ModelApp, str]:
