@@ -156,6 +156,7 @@ def test_each_frame_is_one_detector_request_asking_for_what_its_camera_needs(
     assert models.read_calls == (2 if plates else 0) and (models.embed_calls > 0) == faces
     age = worker.stats().analysed_frame_age_s  # the last analysed frame's age when detected
     assert age == pytest.approx(time.time() - frame(2).captured_at, abs=5.0)
+    assert worker.stats().last_analysed_at == frame(2).captured_at
 
 
 def test_a_settled_plate_track_is_never_read_again() -> None:
@@ -200,6 +201,7 @@ def test_a_frame_shed_by_a_detector_is_counted_and_not_analysed() -> None:
     analyse(shard, worker, range(3))
     stats = worker.stats()
     assert (stats.frames_analysed, stats.shed.detect, stats.shed.total) == (0, 3, 3)
+    assert stats.last_analysed_at is None  # a shed frame was not looked at
     assert models.read_calls == 0
 
 

@@ -149,6 +149,7 @@ class CameraWorker:
         self.last_error: str | None = None
         self.matcher_retries = 0
         self.analysed_frame_age_s: float | None = None
+        self.last_analysed_at: float | None = None  # captured_at of the last analysed frame
         self.last_sent_at = float("-inf")  # monotonic time its last frame went to the models
 
     def stats(self) -> CameraStats:
@@ -172,6 +173,7 @@ class CameraWorker:
             plates_read=self.plate_book.accepted,
             matcher_retries=self.matcher_retries,
             analysed_frame_age_s=self.analysed_frame_age_s,
+            last_analysed_at=self.last_analysed_at,
         )
 
 
@@ -316,6 +318,7 @@ class CameraShard:
                 plate_jobs = self._track_plates(worker, frame, plates, transform.to_source) if plates else []
             await asyncio.gather(*face_jobs, *plate_jobs)
             worker.analysed += 1
+            worker.last_analysed_at = frame.captured_at
             return age_s
         except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
             worker.errors += 1

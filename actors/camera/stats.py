@@ -46,3 +46,4 @@ class CameraStats:
     plates_read: int
     matcher_retries: int  # observations handed to the matcher again after it failed to take them
     analysed_frame_age_s: float | None = None  # the last analysed frame's age when its detections came
+    last_analysed_at: float | None = None  # unix time the last analysed frame was captured

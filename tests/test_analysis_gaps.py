@@ -1,0 +1,50 @@
+"""The bench's starvation measure: the longest time each camera went without an analysed frame."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.camera.stats import CameraStats, ShedCounts
+from cluster.bench.analysis_gaps import AnalysisGaps
+
+
+def row(camera_id: str, last_analysed_at: float | None) -> CameraStats:
+    return CameraStats(
+        camera_id=camera_id,
+        state="streaming",
+        frames_read=0,
+        frames_analysed=0,
+        frames_dropped=0,
+        shed=ShedCounts(),
+        reconnects=0,
+        last_frame_age_s=None,
+        stream_error=None,
+        analysis_errors=0,
+        last_analysis_error=None,
+        faces_offered=0,
+        faces_embedded=0,
+        plates_offered=0,
+        plates_read=0,
+        matcher_retries=0,
+        last_analysed_at=last_analysed_at,
+    )
+
+
+def test_the_longest_gap_is_between_analysed_frames_and_the_first_starts_before_the_window() -> None:
+    gaps = AnalysisGaps([row("a", 990.0), row("b", None)], window_start=1000.0)
+    for t_a, t_b in ((1030.0, None), (1030.0, 1050.0), (1100.0, 1060.0)):
+        gaps.observe([row("a", t_a), row("b", t_b)])
+    assert gaps.longest(window_end=1120.0) == {"a": pytest.approx(70.0), "b": pytest.approx(60.0)}
+
+
+def test_a_camera_never_analysed_in_the_window_has_the_whole_window_as_its_gap() -> None:
+    gaps = AnalysisGaps([row("a", 990.0)], window_start=1000.0)
+    gaps.observe([row("a", 990.0), row("late", None)])  # "late" was added during the window
+    assert gaps.longest(window_end=1240.0) == {"a": pytest.approx(250.0), "late": pytest.approx(240.0)}
+
+
+def test_the_gap_still_open_at_the_end_counts_when_it_is_the_longest() -> None:
+    gaps = AnalysisGaps([row("a", 1000.0)], window_start=1000.0)
+    gaps.observe([row("a", 1010.0)])
+    assert gaps.longest(window_end=1100.0)["a"] == pytest.approx(90.0)
+    assert gaps.longest(window_end=1015.0)["a"] == pytest.approx(10.0)
