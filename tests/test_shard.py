@@ -205,6 +205,19 @@ def test_a_frame_shed_by_a_detector_is_counted_and_not_analysed() -> None:
     assert models.read_calls == 0
 
 
+def test_a_camera_whose_frame_was_shed_unanalysed_keeps_its_place_in_the_queue() -> None:
+    models, matcher = FakeModels(), FakeMatcher()
+    shard, worker = make_shard(models, matcher)
+    worker.take_turn()
+    first_turn = worker.last_sent_at
+    asyncio.run(shard.analyse(worker, frame(0)))  # analysed: the turn is used
+    worker.take_turn()
+    assert worker.last_sent_at > first_turn
+    models.shed_detect = True
+    assert isinstance(asyncio.run(shard.analyse(worker, frame(1))), Shed)
+    assert worker.last_sent_at == first_turn  # back where it stood, ahead of cameras served since
+
+
 def test_faces_are_embedded_per_track_and_shed_embeddings_counted() -> None:
     models, matcher = FakeModels(), FakeMatcher()
     shard, worker = make_shard(models, matcher, faces=True, plates=False)
@@ -213,8 +226,10 @@ def test_faces_are_embedded_per_track_and_shed_embeddings_counted() -> None:
     assert len(matcher.faces) == 1
     models.shed_embed = True
     shard2, worker2 = make_shard(models, matcher, faces=True, plates=False)
-    analyse(shard2, worker2, range(1))
+    outcome = asyncio.run(shard2.analyse(worker2, frame(0)))
     assert worker2.stats().shed.embed == 1
+    assert isinstance(outcome, Shed)  # the shard's window hears that the embedder is behind
+    assert worker2.stats().frames_analysed == 1  # the frame itself was analysed
 
 
 def test_a_match_the_matcher_failed_to_take_is_handed_over_again_not_lost() -> None:

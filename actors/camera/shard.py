@@ -151,6 +151,15 @@ class CameraWorker:
         self.analysed_frame_age_s: float | None = None
         self.last_analysed_at: float | None = None  # captured_at of the last analysed frame
         self.last_sent_at = float("-inf")  # monotonic time its last frame went to the models
+        self._turn_before = float("-inf")
+
+    def take_turn(self) -> None:
+        """A frame goes to the models now: the camera waits behind the others for its next turn."""
+        self._turn_before, self.last_sent_at = self.last_sent_at, time.monotonic()
+
+    def keep_turn(self) -> None:
+        """Its frame was shed before analysis: the camera keeps the place it had rather than a round."""
+        self.last_sent_at = min(self.last_sent_at, self._turn_before)
 
     def stats(self) -> CameraStats:
         """Counters for operators and the demo summary."""
@@ -267,7 +276,7 @@ class CameraShard:
                     if not worker.limiter.try_acquire():
                         continue
                     self.window.try_acquire()  # room was checked above; nothing else takes slots
-                    worker.last_sent_at = time.monotonic()
+                    worker.take_turn()
                     task = asyncio.get_running_loop().create_task(self._analyse_and_release(worker, frame))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -295,8 +304,9 @@ class CameraShard:
     async def analyse(self, worker: CameraWorker, frame: Frame) -> float | Shed | None:
         """Detect, track, and embed or read what the track books ask for; errors are counted, not raised.
 
-        Returns the frame's age when its detections came back, the :class:`Shed` when the detectors
-        dropped it as stale, or ``None`` after an error (for the shard's congestion window).
+        Returns the frame's age when its detections came back, a :class:`Shed` when the detectors
+        dropped it as stale or a model dropped one of its chips, or ``None`` after an error (for the
+        shard's congestion window: a chip shed says the embedder or the reader is the bottleneck).
         """
         try:
             if not frame.decoded:  # an MJPEG frame: decode off the event loop (a 1080p JPEG takes ~10 ms)
@@ -306,6 +316,7 @@ class CameraShard:
             found = await self.models.detect(request)
             if isinstance(found, Shed):
                 worker.shed_detect += 1  # the frame went stale in the detectors' queue: the next one wins
+                worker.keep_turn()
                 return found
             faces, plates = found.faces, found.plates
             age_s = worker.analysed_frame_age_s = time.time() - frame.captured_at
@@ -316,10 +327,10 @@ class CameraShard:
                 worker.last_tracked_at = frame.captured_at
                 face_jobs = self._track_faces(worker, frame, faces, transform.to_source) if faces else []
                 plate_jobs = self._track_plates(worker, frame, plates, transform.to_source) if plates else []
-            await asyncio.gather(*face_jobs, *plate_jobs)
+            chips_shed = [shed for shed in await asyncio.gather(*face_jobs, *plate_jobs) if shed is not None]
             worker.analysed += 1
             worker.last_analysed_at = frame.captured_at
-            return age_s
+            return chips_shed[0] if chips_shed else age_s
         except Exception as exc:  # one bad frame or a model hiccup must not stop the camera
             worker.errors += 1
             error = f"{type(exc).__name__}: {exc}"
@@ -342,14 +353,14 @@ class CameraShard:
 
     async def _embed_and_match(
         self, worker: CameraWorker, frame: Frame, track_id: int, box: Box, score: float
-    ) -> None:
+    ) -> Shed | None:
         chip_image, chip_box, scale = _region(frame.image, box, 1.6, FACE_CHIP_MAX_PX)
         result = await self.models.embed_face(FaceChip(chip_image, chip_box, score, frame.captured_at, scale))
         if isinstance(result, Shed):
             worker.shed_embed += 1
-            return
+            return result
         if result.embedding is None:
-            return
+            return None
         evidence, _, _ = _region(frame.image, box, 1.4, EVIDENCE_MAX_PX)
         observation = FaceObservation(
             worker.spec.ref,
@@ -360,6 +371,7 @@ class CameraShard:
         )
         if await self._hand_over(worker, lambda: self.matcher.submit_face(observation)):
             worker.face_book.settle(track_id)
+        return None
 
     def _track_plates(
         self, worker: CameraWorker, frame: Frame, detections: Detections, to_source: Any
@@ -376,7 +388,7 @@ class CameraShard:
 
     async def _read_and_match(
         self, worker: CameraWorker, frame: Frame, track_id: int, box: Box, score: float
-    ) -> None:
+    ) -> Shed | None:
         chip_image, chip_box, _ = _region(frame.image, box, 1.5, 640)
         try:
             reads = await self.models.read_plate(PlateChip(chip_image, chip_box, score, frame.captured_at))
@@ -386,7 +398,7 @@ class CameraShard:
         if isinstance(reads, Shed):
             worker.shed_read += 1
             worker.plate_book.cancel(track_id)
-            return
+            return reads
         settings = self.settings
         candidates = [
             candidate(r.text, r.confidence, settings.plate_formats, settings.plate_max_corrections)
@@ -397,12 +409,13 @@ class CameraShard:
             track_id, candidates, encode_jpeg(evidence, settings.evidence_jpeg_quality)
         )
         if verdict is None:
-            return
+            return None
         observation = PlateObservation(
             worker.spec.ref, track_id, frame.captured_at, verdict, worker.plate_book.evidence(track_id)
         )
         if await self._hand_over(worker, lambda: self.matcher.submit_plate(observation)):
             worker.plate_book.settle(track_id)
+        return None
 
     async def _hand_over(self, worker: CameraWorker, submit: Callable[[], Awaitable[bool]]) -> bool:
         """Give an observation to the matcher, retrying until it is taken: a match must not be lost.

@@ -65,6 +65,9 @@ class ScaleResult:
     frame_age_p95_s: float = 0.0
     dropped: int = 0
     shed: int = 0
+    shed_detect: int = 0  # frames the detectors dropped as stale (not analysed)
+    shed_embed: int = 0  # face chips the embedder dropped (a face not checked)
+    shed_read: int = 0  # plate chips the reader dropped (read again on a later frame of the track)
     errors: int = 0
     reconnects: int = 0
     cameras_streaming: int = 0
@@ -253,6 +256,9 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.frame_age_p95_s = round(float(statistics.quantiles(ages, n=20)[-1]), 2) if len(ages) >= 20 else 0.0
     result.dropped = sum(row.frames_dropped for row in rows)
     result.shed = sum(row.shed.total for row in rows)
+    result.shed_detect = sum(row.shed.detect for row in rows)
+    result.shed_embed = sum(row.shed.embed for row in rows)
+    result.shed_read = sum(row.shed.read for row in rows)
     result.errors = sum(row.analysis_errors for row in rows)
     result.reconnects = sum(row.reconnects for row in rows)
     result.cameras_streaming = sum(1 for row in rows if row.state == "streaming")
