@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from actors.camera.stats import CameraStats, ShedCounts
+from actors.camera.stats import CameraStats
 from cluster.bench.analysis_gaps import AnalysisGaps
+from tests.camera_counters import camera_stats
 
 
 def row(camera_id: str, last_analysed_at: float | None) -> CameraStats:
-    return CameraStats(
-        camera_id=camera_id,
-        state="streaming",
-        frames_read=0,
-        frames_analysed=0,
-        frames_dropped=0,
-        shed=ShedCounts(),
-        reconnects=0,
-        last_frame_age_s=None,
-        stream_error=None,
-        analysis_errors=0,
-        last_analysis_error=None,
-        faces_offered=0,
-        faces_embedded=0,
-        plates_offered=0,
-        plates_read=0,
-        matcher_retries=0,
-        last_analysed_at=last_analysed_at,
-    )
+    return camera_stats(camera_id, last_analysed_at=last_analysed_at)
 
 
 def test_the_longest_gap_is_between_analysed_frames_and_the_first_starts_before_the_window() -> None:

@@ -13,7 +13,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from actors.camera.stats import CameraStats, ShedCounts
+from actors.camera.stats import ShedCounts
 from cluster.api.roles import Role
 from cluster.api.throttle import FailureThrottle
 from cluster.cli import main
@@ -27,6 +27,7 @@ from tests.api_support import (
     plate_alert,
     role_keys,
 )
+from tests.camera_counters import camera_stats
 
 
 @pytest.fixture
@@ -464,23 +465,16 @@ def test_cameras_are_listed_with_live_counters_and_no_password(tmp_path: Path) -
         ),
         CameraConfig(id="road", name="Road", url="road.mp4", kind="anpr", enabled=False),
     ]
-    gate = CameraStats(
-        camera_id="gate",
-        state="streaming",
+    gate = camera_stats(
+        "gate",
         frames_read=120,
         frames_analysed=40,
         frames_dropped=2,
         shed=ShedCounts(detect=1, embed=2),
         reconnects=1,
         last_frame_age_s=0.2,
-        stream_error=None,
-        analysis_errors=0,
-        last_analysis_error=None,
         faces_offered=3,
         faces_embedded=3,
-        plates_offered=0,
-        plates_read=0,
-        matcher_retries=0,
     )
     services = make_services(tmp_path, cameras=cameras, camera_stats=lambda: [gate])
     keys = role_keys(services)

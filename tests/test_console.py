@@ -14,11 +14,11 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from actors.camera.stats import CameraStats, ShedCounts
 from cluster.api.roles import Role
 from cluster.config.cameras import CameraConfig
 from serve.face_analyzer import FaceAnalyzer
 from tests.api_support import Api, face_alert, live_server, log_alerts, make_services, role_keys, wait_for
+from tests.camera_counters import camera_stats
 from tests.conftest import FACES
 
 pytestmark = pytest.mark.slow
@@ -173,23 +173,15 @@ def test_an_operator_sees_the_cameras_with_their_state_and_counters(
         CameraConfig(id="gate", name="Gate 1", url="gate.mp4", kind="fr", zone="south"),
         CameraConfig(id="road", name="Road 1", url="road.mp4", kind="anpr"),
     ]
-    counters = CameraStats(
-        camera_id="gate",
+    counters = camera_stats(
+        "gate",
         state="backoff",
         frames_read=120,
         frames_analysed=40,
         frames_dropped=2,
-        shed=ShedCounts(),
         reconnects=3,
         last_frame_age_s=12.5,
         stream_error="connection refused",
-        analysis_errors=0,
-        last_analysis_error=None,
-        faces_offered=0,
-        faces_embedded=0,
-        plates_offered=0,
-        plates_read=0,
-        matcher_retries=0,
     )
     services = make_services(tmp_path, cameras=cameras, camera_stats=lambda: [counters])
     keys = role_keys(services)

@@ -68,6 +68,10 @@ class ScaleResult:
     shed_detect: int = 0  # frames the detectors dropped as stale (not analysed)
     shed_embed: int = 0  # face chips the embedder dropped (a face not checked)
     shed_read: int = 0  # plate chips the reader dropped (read again on a later frame of the track)
+    faces_offered: int = 0  # faces detected and tracked (whole run): what the detector finds
+    faces_embedded: int = 0
+    plates_offered: int = 0
+    plates_read: int = 0
     errors: int = 0
     reconnects: int = 0
     cameras_streaming: int = 0
@@ -259,6 +263,10 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.shed_detect = sum(row.shed.detect for row in rows)
     result.shed_embed = sum(row.shed.embed for row in rows)
     result.shed_read = sum(row.shed.read for row in rows)
+    result.faces_offered = sum(row.faces_offered for row in rows)
+    result.faces_embedded = sum(row.faces_embedded for row in rows)
+    result.plates_offered = sum(row.plates_offered for row in rows)
+    result.plates_read = sum(row.plates_read for row in rows)
     result.errors = sum(row.analysis_errors for row in rows)
     result.reconnects = sum(row.reconnects for row in rows)
     result.cameras_streaming = sum(1 for row in rows if row.state == "streaming")
