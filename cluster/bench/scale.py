@@ -62,6 +62,7 @@ class ScaleResult:
     analysis_gap_max_s: float = 0.0  # the longest any camera went without an analysed frame
     analysis_gap_p99_s: float = 0.0
     cameras_with_a_gap_over_60s: int = 0  # not analysed at least once a minute: starved
+    analysis_gap_max_s_by_shard: list[float] = field(default_factory=list)  # where the long gaps were
     frame_age_p95_s: float = 0.0
     dropped: int = 0
     shed: int = 0
@@ -251,7 +252,12 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.frames_analysed_min_per_camera = round(min(per_minute), 2)
     result.frames_analysed_median_per_camera = round(statistics.median(per_minute), 2)
     result.cameras_not_analysed_in_a_minute = sum(1 for n in per_minute if n < 1)
-    longest = sorted(gaps.longest(polled_at).values())
+    by_camera = gaps.longest(polled_at)
+    longest = sorted(by_camera.values())
+    result.analysis_gap_max_s_by_shard = [
+        round(max((by_camera.get(spec.ref.camera_id, 0.0) for spec in cameras), default=0.0), 1)
+        for cameras in ray.get([shard.cameras.remote() for shard in pipeline.shards])
+    ]
     result.analysis_gap_max_s = round(longest[-1], 1)
     result.analysis_gap_p99_s = round(longest[min(len(longest) - 1, int(0.99 * len(longest)))], 1)
     result.cameras_with_a_gap_over_60s = sum(1 for gap in longest if gap > 60)
