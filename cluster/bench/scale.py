@@ -39,6 +39,7 @@ from serve.models.store import ModelStore
 from serve.perception import build_face_analyzer
 
 SECRET_ENV = "SAFECITY_BENCH_WEBHOOK_SECRET"
+FLEET_CANVAS = (320, 192)  # holds the fleet's 320x180 frames without scaling them (README, Scale)
 POLL_S = 5.0
 
 
@@ -150,9 +151,7 @@ def city_config(
             "pipeline": base.pipeline.model_copy(
                 update={"cameras_per_actor": args.per_actor, "actor_num_cpus": 0.01}
             ),
-            "models": base.models.model_copy(update={"detector_canvas_px": args.canvas})
-            if args.canvas
-            else base.models,
+            "models": base.models.model_copy(update={"detector_canvas_px": args.canvas}),
         }
     )
 
@@ -327,9 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--canvas",
         type=_canvas,
-        default=None,
+        default=FLEET_CANVAS,
         metavar="WxH",
-        help="the detectors' canvas (models.detector_canvas_px; default: the config's)",
+        help="the detectors' canvas, models.detector_canvas_px (default 320x192: the fleet's 320x180 "
+        "frames unscaled; 640x384 is the config's default)",
     )
     args = parser.parse_args(argv)
     result = run(args)
