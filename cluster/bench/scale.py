@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=1000)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--fps", type=float, default=1.0, help="each camera's stream and analysis rate")
-    parser.add_argument("--per-actor", type=int, default=100, help="cameras per shard process")
+    parser.add_argument("--per-actor", type=int, default=200, help="cameras per shard process")
     parser.add_argument("--config", type=Path, default=SAMPLE_CONFIG)
     parser.add_argument(
         "--canvas",
