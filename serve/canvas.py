@@ -29,6 +29,11 @@ class Canvas:
             if value < STRIDE_PX or value % STRIDE_PX:
                 raise ValueError(f"canvas {name} must be a positive multiple of {STRIDE_PX}, got {value}")
 
+    @classmethod
+    def holding(cls, width_px: int, height_px: int) -> Canvas:
+        """The smallest canvas a ``width_px`` x ``height_px`` frame fits on without being shrunk."""
+        return cls(-(-width_px // STRIDE_PX) * STRIDE_PX, -(-height_px // STRIDE_PX) * STRIDE_PX)
+
     @property
     def shape(self) -> tuple[int, int, int]:
         """The (h, w, 3) shape of an image on this canvas."""

@@ -69,6 +69,19 @@ def test_an_exact_fit_is_kept_unscaled(canvas: Canvas) -> None:
     assert (out == image).all() and transform.scale == 1.0 and (transform.pad_x, transform.pad_y) == (0, 0)
 
 
+HOLDING = [((320, 180), (320, 192), 1.0), ((640, 384), (640, 384), 1.0), ((33, 1), (64, 32), 64 / 33)]
+
+
+@pytest.mark.parametrize(("frame", "holding", "scale"), HOLDING)
+def test_the_canvas_holding_a_frame_is_the_smallest_it_fits_on_without_shrinking(
+    frame: tuple[int, int], holding: tuple[int, int], scale: float
+) -> None:
+    canvas = Canvas.holding(*frame)
+    assert (canvas.width_px, canvas.height_px) == holding
+    image = np.zeros((frame[1], frame[0], 3), np.uint8)
+    assert letterbox(image, canvas)[1].scale == pytest.approx(scale)
+
+
 def test_refuses_a_non_image_and_a_canvas_off_the_stride() -> None:
     with pytest.raises(ValueError, match="non-empty"):
         letterbox(np.zeros((0, 10, 3), np.uint8))

@@ -12,8 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -23,6 +26,7 @@ from cluster.samples import FACES, PLATES
 from serve.imaging import Image
 
 BOUNDARY = b"safecityframe"
+FLEET_SIZE = (320, 180)  # width, height of the frames served unless told otherwise
 
 
 def demo_frames(size: tuple[int, int], count: int = 24) -> tuple[list[bytes], list[bytes]]:
@@ -98,14 +102,46 @@ async def serve(cameras: int, fps: float, port: int, size: tuple[int, int]) -> N
         await server.serve_forever()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_fleet(
+    cameras: int, fps: float, size: tuple[int, int] = FLEET_SIZE, start_timeout_s: float = 60.0
+) -> Iterator[int]:
+    """The fleet in a subprocess (its CPU is not the caller's), listening on the port it yields."""
+    port = _free_port()
+    command = [sys.executable, "-m", "cluster.bench.camera_fleet", f"--cameras={cameras}", f"--fps={fps}"]
+    command += [f"--port={port}", f"--width={size[0]}", f"--height={size[1]}"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None:
+                raise RuntimeError(f"the camera fleet exited ({process.returncode}) before listening")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the camera fleet was not listening after {start_timeout_s:g} s")
+            time.sleep(0.2)  # polling the port with a deadline
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the fleet in the foreground."""
     parser = argparse.ArgumentParser(prog="python -m cluster.bench.camera_fleet")
     parser.add_argument("--cameras", type=int, default=1000)
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--port", type=int, default=8554)
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=180)
+    parser.add_argument("--width", type=int, default=FLEET_SIZE[0])
+    parser.add_argument("--height", type=int, default=FLEET_SIZE[1])
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.cameras, args.fps, args.port, (args.width, args.height)))

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from actors.camera.capture import Capture, open_source
 from actors.camera.latest_frame import LatestFrameReader
 from actors.camera.source import open_capture
-from cluster.bench.camera_fleet import demo_frames
+from cluster.bench.camera_fleet import FLEET_SIZE, demo_frames, running_fleet
 from cluster.config import SafeCityConfig
 from serve.imaging import decode_image
 
@@ -40,34 +37,6 @@ class ReaderRun:
     frames: int
     cpu_s: float
     cpu_s_per_1000_frames: float
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def camera_fleet(streams: int, fps: float, size: tuple[int, int]) -> Iterator[int]:
-    """The fleet in a subprocess (its CPU is not counted here); yields its port."""
-    port = _free_port()
-    command = [sys.executable, "-m", "cluster.bench.camera_fleet", f"--cameras={streams}", f"--fps={fps}"]
-    command += [f"--port={port}", f"--width={size[0]}", f"--height={size[1]}"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the camera fleet did not start")
-            time.sleep(0.2)  # polling the port with a deadline
-        yield port
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def measure(kind: str, run: int, port: int, streams: int, seconds: float, warmup_s: float) -> ReaderRun:
@@ -110,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fps", type=float, default=1.0)
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=180)
+    parser.add_argument("--width", type=int, default=FLEET_SIZE[0])
+    parser.add_argument("--height", type=int, default=FLEET_SIZE[1])
     args = parser.parse_args(argv)
     size = (args.width, args.height)
     results: list[ReaderRun] = []
-    with camera_fleet(args.streams, args.fps, size) as port:
+    with running_fleet(args.streams, args.fps, size) as port:
         for run in range(1, args.runs + 1):
             for kind in OPENERS:
                 result = measure(kind, run, port, args.streams, args.seconds, args.warmup)

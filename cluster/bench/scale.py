@@ -12,10 +12,7 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,6 +23,7 @@ import ray
 
 from actors.camera.stats import CameraStats
 from cluster.bench.analysis_gaps import AnalysisGaps
+from cluster.bench.camera_fleet import FLEET_SIZE, running_fleet
 from cluster.bench.serve_routers import cluster_routers
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig
@@ -35,11 +33,13 @@ from cluster.demo_lists import enrol_demo_lists
 from cluster.pipeline import RunningPipeline, start_pipeline
 from cluster.receiver import AlertReceiver
 from cluster.samples import SAMPLE_CONFIG
+from serve.canvas import Canvas
 from serve.models.store import ModelStore
 from serve.perception import build_face_analyzer
 
 SECRET_ENV = "SAFECITY_BENCH_WEBHOOK_SECRET"
-FLEET_CANVAS = (320, 192)  # holds the fleet's 320x180 frames without scaling them (README, Scale)
+_HOLDING_FLEET_FRAMES = Canvas.holding(*FLEET_SIZE)  # 320x192: the fleet's frames unscaled (README, Scale)
+FLEET_CANVAS = (_HOLDING_FLEET_FRAMES.width_px, _HOLDING_FLEET_FRAMES.height_px)
 POLL_S = 5.0
 
 
@@ -86,13 +86,6 @@ class ScaleResult:
     limits: list[str] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _cluster_processes() -> list[psutil.Process]:
     """This driver and everything it started (Ray's daemons and workers are its descendants)."""
     me = psutil.Process()
@@ -114,16 +107,6 @@ def _memory_mb(processes: list[psutil.Process], name_part: str = "", *, proporti
         except psutil.Error:
             continue
     return total / 1e6
-
-
-def _wait_for_port(port: int, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the camera fleet did not listen on port {port} within {timeout_s} s")
 
 
 def city_config(
@@ -163,40 +146,23 @@ def run(args: argparse.Namespace) -> ScaleResult:
     store = ModelStore(base.models.cache_dir, base.models.overrides(), show_progress=False)
     faces = build_face_analyzer(store, "cpu", base.face_settings())
     enrol_demo_lists(work / "data", faces, "bench", base.faces.enrolment_policy())
-    port = _free_port()
-    fleet = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cluster.bench.camera_fleet",
-            "--cameras",
-            str(args.cameras),
-            "--fps",
-            str(args.fps),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
     os.environ[SECRET_ENV] = secrets.token_hex(24)
     receiver = AlertReceiver(os.environ[SECRET_ENV].encode()).start()
     try:
-        _wait_for_port(port)
-        config = city_config(base, args, port, work, receiver.url)
-        ray.init(include_dashboard=False, log_to_driver=False)
-        try:
-            pipeline = start_pipeline(config)
-            result = ScaleResult(args.cameras, len(pipeline.shards))
-            measure(pipeline, result, args)
-            pipeline.stop(drain_timeout_s=20)
-        finally:
-            ray.shutdown()
+        with running_fleet(args.cameras, args.fps, start_timeout_s=30.0) as port:
+            config = city_config(base, args, port, work, receiver.url)
+            ray.init(include_dashboard=False, log_to_driver=False)
+            try:
+                pipeline = start_pipeline(config)
+                result = ScaleResult(args.cameras, len(pipeline.shards))
+                measure(pipeline, result, args)
+                pipeline.stop(drain_timeout_s=20)
+            finally:
+                ray.shutdown()
         result.alerts_delivered = len(receiver.received)
         return result
     finally:
         receiver.stop()
-        fleet.terminate()
-        fleet.wait(10)
 
 
 def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Namespace) -> None:
@@ -264,10 +230,10 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.frames_analysed_per_s = round(sum(per_minute) / 60, 2)
     result.frame_age_p95_s = round(float(statistics.quantiles(ages, n=20)[-1]), 2) if len(ages) >= 20 else 0.0
     result.dropped = sum(row.frames_dropped for row in rows)
-    result.shed = sum(row.shed.total for row in rows)
     result.shed_detect = sum(row.shed.detect for row in rows)
     result.shed_embed = sum(row.shed.embed for row in rows)
     result.shed_read = sum(row.shed.read for row in rows)
+    result.shed = result.shed_detect + result.shed_embed + result.shed_read
     result.faces_offered = sum(row.faces_offered for row in rows)
     result.faces_embedded = sum(row.faces_embedded for row in rows)
     result.plates_offered = sum(row.plates_offered for row in rows)
