@@ -22,6 +22,7 @@ from actors import dispatcher_actor, matcher_actor
 from actors.actor_address import ActorAddress
 from actors.backoff import Backoff
 from actors.camera import actor as camera_actor
+from actors.camera import share_board_actor
 from actors.camera.shard import CameraSpec
 from actors.camera.stats import CameraStats
 from actors.dispatcher_actor import DispatchStopReport
@@ -52,10 +53,12 @@ from serve.models.registry import model_versions
 CameraShardActor: Any = camera_actor.CameraShardActor
 DispatcherActor: Any = dispatcher_actor.DispatcherActor
 MatcherActor: Any = matcher_actor.MatcherActor
+ShareBoardActor: Any = share_board_actor.ShareBoardActor
 
 DISPATCHER_NAME = "safecity-dispatcher"
 MATCHER_NAME = "safecity-matcher"
 CAMERA_DIRECTORY_NAME = "safecity-camera-directory"
+SHARE_BOARD_NAME = "safecity-model-share"
 
 
 def shard_name(index: int) -> str:
@@ -145,6 +148,7 @@ class RunningPipeline:
 
     dispatcher: Any
     matcher: Any
+    share_board: Any  # held so the board lives as long as the pipeline
     cameras: CameraSync
     _stop_sync: threading.Event
     _sync_thread: threading.Thread
@@ -215,9 +219,11 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
     }
     names = app_names(config)
     matcher_address = ActorAddress(MATCHER_NAME, placement.namespace)
+    share_board = create_named(ShareBoardActor, SHARE_BOARD_NAME, on_state_node)
+    board_address = ActorAddress(SHARE_BOARD_NAME, placement.namespace)
 
     def make_shard(index: int, cameras: list[CameraSpec]) -> Any:
-        arguments = (cameras, settings, names, matcher_address)
+        arguments = (cameras, settings, names, matcher_address, board_address)
         return create_named(CameraShardActor, shard_name(index), spread, *arguments)
 
     sync = CameraSync(pipeline.cameras_per_actor, make_shard, functools.partial(deploy_models, config))
@@ -233,7 +239,7 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
         daemon=True,
     )
     thread.start()
-    return RunningPipeline(dispatcher, matcher, sync, stop, thread)
+    return RunningPipeline(dispatcher, matcher, share_board, sync, stop, thread)
 
 
 def wait_until_finished(pipeline: RunningPipeline, timeout_s: float, poll_s: float = 0.5) -> bool:

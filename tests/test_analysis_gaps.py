@@ -31,3 +31,10 @@ def test_the_gap_still_open_at_the_end_counts_when_it_is_the_longest() -> None:
     gaps.observe([row("a", 1010.0)])
     assert gaps.longest(window_end=1100.0)["a"] == pytest.approx(90.0)
     assert gaps.longest(window_end=1015.0)["a"] == pytest.approx(10.0)
+
+
+def test_gaps_over_a_minute_are_counted_by_the_minute_of_the_window_they_ended_in() -> None:
+    gaps = AnalysisGaps([row("a", 950.0), row("b", 1000.0), row("c", 1000.0)], window_start=1000.0)
+    gaps.observe([row("a", 1015.0), row("b", 1050.0), row("c", 1010.0)])  # a: 65 s, from the warm-up
+    gaps.observe([row("a", 1100.0), row("b", 1140.0), row("c", 1010.0)])  # a: 85 s; b: 90 s, in minute 3
+    assert gaps.long_gaps_by_minute(window_end=1150.0) == [1, 1, 2]  # c: still open after 140 s

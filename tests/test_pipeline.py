@@ -46,6 +46,8 @@ class Scenario:
     rtsp_after_reconnect: CameraStats | None = None
     scraped_first: dict[str, float] = field(default_factory=dict)  # Prometheus, early in the run
     scraped_last: dict[str, float] = field(default_factory=dict)  # Prometheus, at the end
+    shards: int = 0
+    shards_on_the_share_board: int = 0
 
     def alerts_from(self, camera_id: str) -> list[dict[str, Any]]:
         return [a for a in self.receiver.received if a["camera"]["id"] == camera_id]
@@ -165,6 +167,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, face_analyzer: FaceAnalyz
         )
         result.rtsp_after_reconnect = stats_by_camera(pipeline)["rtsp-fr"]
         result.camera_stats = stats_by_camera(pipeline)
+        result.shards = len(pipeline.shards)
+        result.shards_on_the_share_board = ray.get(pipeline.share_board.shards.remote())
         first_analysed = result.scraped_first["rtsp-fr analysed"]
 
         def moved() -> bool:
@@ -213,6 +217,10 @@ def test_prometheus_scrapes_safecity_series_that_move(scenario: Scenario) -> Non
     assert last["watchlist photos"] >= 2
     assert last["outbox delivered"] >= 3 and last["round trips"] >= 3
     assert last["detector batches"] > 0  # Ray Serve's own batch series, used by the dashboard
+
+
+def test_every_shard_tells_the_model_share_board_how_late_it_is(scenario: Scenario) -> None:
+    assert scenario.shards_on_the_share_board == scenario.shards >= 1
 
 
 def test_alerts_wait_in_the_outbox_while_dispatch_is_down(scenario: Scenario) -> None:

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -464,3 +464,83 @@ def test_a_running_shard_starts_an_added_camera_and_stops_a_removed_one(tmp_path
         await running
 
     asyncio.run(scenario())
+
+
+class Board:
+    """A share board that answers a fixed fleet lateness, or fails; stops the shard after ``rounds``."""
+
+    def __init__(self, fleet_s: float | None, stop: asyncio.Event, rounds: int, fail: bool = False) -> None:
+        self.fleet_s, self.stop, self.rounds, self.fail = fleet_s, stop, rounds, fail
+        self.reports: list[float] = []
+
+    async def report(self, lateness_s: float) -> float | None:
+        self.reports.append(lateness_s)
+        if len(self.reports) >= self.rounds:
+            self.stop.set()
+        if self.fail:
+            raise ConnectionError("board gone")
+        return self.fleet_s
+
+
+def two_camera_shard(monkeypatch: pytest.MonkeyPatch, streaming: str) -> CameraShard:
+    """Cameras ``a`` and ``b`` at 2 frames/s; the one named ``streaming`` has frames, the other is down."""
+    shard = CameraShard(
+        [camera("a", "a.mp4", 2.0), camera("b", "b.mp4", 2.0)], shard_settings(), FakeModels(), FakeMatcher()
+    )
+    for worker in shard.workers:
+        stats = worker.reader.stats()
+        state = "streaming" if worker.spec.ref.camera_id == streaming else "backoff"
+        monkeypatch.setattr(
+            worker.reader, "stats", lambda stats=stats, state=state: replace(stats, state=state)
+        )
+    return shard
+
+
+def test_a_shard_reports_how_late_its_most_overdue_streaming_camera_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shard = two_camera_shard(monkeypatch, streaming="a")
+    a, b = shard.workers
+    now = time.monotonic()
+    a.last_sent_at, b.last_sent_at = now - 30.0, now - 90.0  # b waited longer, but has no frames to send
+    assert shard.lateness_s() == pytest.approx(29.5, abs=0.1)  # 30 s waited, 0.5 s of it its interval
+    a.last_sent_at = now - 0.2
+    assert shard.lateness_s() == 0.0  # on time
+
+
+@pytest.mark.parametrize(("fleet_s", "weight"), [(14.5, 2.0), (29.5, 1.0), (59.0, 0.5), (None, 1.0)])
+def test_the_fleets_lateness_weighs_how_fast_the_window_grows(
+    monkeypatch: pytest.MonkeyPatch, fleet_s: float | None, weight: float
+) -> None:
+    shard = two_camera_shard(monkeypatch, streaming="a")
+    shard.workers[0].last_sent_at = time.monotonic() - 30.0
+
+    async def run() -> Board:
+        stop = asyncio.Event()
+        board = Board(fleet_s, stop, rounds=2)
+        await shard.share_models(board, stop, interval_s=0.001)
+        return board
+
+    board = asyncio.run(run())
+    assert board.reports == [pytest.approx(29.5, abs=0.1)] * 2
+    assert shard.window.weight == pytest.approx(weight, rel=0.05)
+
+
+def test_without_the_board_the_window_grows_as_before_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    shard = two_camera_shard(monkeypatch, streaming="a")
+    shard.window.set_weight(2.0)
+
+    async def run() -> Board:
+        stop = asyncio.Event()
+        board = Board(10.0, stop, rounds=3, fail=True)
+        await shard.share_models(board, stop, interval_s=0.001)
+        return board
+
+    with caplog.at_level(logging.WARNING):
+        assert len(asyncio.run(run()).reports) == 3
+    assert shard.window.weight == 1.0
+    assert [r.getMessage() for r in caplog.records] == [
+        "model share board unreachable, window weight 1: board gone"
+    ]

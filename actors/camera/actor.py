@@ -11,6 +11,7 @@ from ray import serve
 
 from actors.actor_address import ActorAddress
 from actors.camera.shard import CameraShard, CameraSpec, ShardSettings
+from actors.camera.share_board_actor import ShareBoardHandle
 from actors.camera.stats import CameraStats
 from actors.matcher import FaceObservation, PlateObservation
 from actors.metrics import CameraMetrics, export_forever
@@ -69,9 +70,11 @@ class CameraShardActor:
         settings: ShardSettings,
         app_names: dict[ModelApp, str],
         matcher: ActorAddress,
+        board: ActorAddress,
     ) -> None:
         models, matcher_client = ServeModels(app_names), MatcherHandle(matcher.handle())
-        self._shard = CameraShard(cameras, settings, models, matcher_client)
+        share = ShareBoardHandle(board, str(ray.get_runtime_context().get_actor_id()))
+        self._shard = CameraShard(cameras, settings, models, matcher_client, board=share)
         self._stop = asyncio.Event()
         # An async actor's constructor runs on its event loop: analysis starts here, so a shard Ray
         # restarts after a crash (on this node or another) reconnects its cameras by itself.

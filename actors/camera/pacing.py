@@ -88,8 +88,9 @@ class CongestionWindow:
     queue in front of them at city scale, where most go stale and are shed. Like TCP, each shard grows
     its window by one frame per window of frames that came back fresh (younger than ``target_age_s``
     at detection), and halves it when one came back old or was shed, at most once per window, so the
-    shards settle on sharing what the models can do with short queues. Not thread-safe: the shard's
-    event loop owns it.
+    shards settle on sharing what the models can do with short queues. ``weight`` scales the increase
+    (shards share in proportion to it; see ``actors/camera/model_share.py``). Not thread-safe: the
+    shard's event loop owns it.
     """
 
     def __init__(self, target_age_s: float, maximum: int, initial: float = 4.0) -> None:
@@ -102,6 +103,7 @@ class CongestionWindow:
         self.window = min(float(maximum), max(1.0, initial))
         self.in_flight = 0
         self.decreases = 0
+        self.weight = 1.0
         self._sent = 0
         self._decrease_after = 0  # frames sent before the last decrease do not decrease it again
 
@@ -111,6 +113,12 @@ class CongestionWindow:
             raise ValueError(f"maximum must be at least 1, got {maximum}")
         self.maximum = maximum
         self.window = min(self.window, float(maximum))
+
+    def set_weight(self, weight: float) -> None:
+        """Grow by ``weight`` frames per window of fresh frames from now on."""
+        if not weight > 0:
+            raise ValueError(f"weight must be positive, got {weight}")
+        self.weight = weight
 
     def has_room(self) -> bool:
         """Whether another frame may go to the models now."""
@@ -130,7 +138,7 @@ class CongestionWindow:
             raise RuntimeError("CongestionWindow.release() without a matching try_acquire()")
         self.in_flight -= 1
         if age_s is not None and age_s <= self.target_age_s:
-            self.window = min(float(self.maximum), self.window + 1.0 / self.window)
+            self.window = min(float(self.maximum), self.window + self.weight / self.window)
         elif self._sent > self._decrease_after:  # one decrease per window of frames, not per late frame
             self.window = max(1.0, self.window / 2)
             self.decreases += 1

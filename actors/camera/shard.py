@@ -21,6 +21,7 @@ import numpy as np
 from actors.backoff import Backoff
 from actors.camera.latest_frame import Frame, LatestFrameReader, StreamSettings
 from actors.camera.letterbox import Canvas, letterbox
+from actors.camera.model_share import REPORT_INTERVAL_S, increase_weight
 from actors.camera.pacing import AnalysisPacer, CongestionWindow, InFlightLimiter
 from actors.camera.stats import CameraStats, ShedCounts
 from actors.matcher import FaceObservation, PlateObservation
@@ -58,6 +59,12 @@ class ModelClients(Protocol):
     async def detect(self, frame: DetectorFrame) -> FrameDetections | Shed: ...
     async def embed_face(self, chip: FaceChip) -> EmbeddedFace | Shed: ...
     async def read_plate(self, chip: PlateChip) -> list[OcrRead] | Shed: ...
+
+
+class ShareBoardClient(Protocol):
+    """Where shards compare how late their cameras are: the fleet's lateness back, ``None`` if unknown."""
+
+    async def report(self, lateness_s: float) -> float | None: ...
 
 
 class MatcherClient(Protocol):
@@ -152,6 +159,7 @@ class CameraWorker:
         self.last_analysed_at: float | None = None  # captured_at of the last analysed frame
         self.last_sent_at = float("-inf")  # monotonic time its last frame went to the models
         self._turn_before = float("-inf")
+        self._created_at = time.monotonic()
 
     def take_turn(self) -> None:
         """A frame goes to the models now: the camera waits behind the others for its next turn."""
@@ -160,6 +168,13 @@ class CameraWorker:
     def keep_turn(self) -> None:
         """Its frame was shed before analysis: the camera keeps the place it had rather than a round."""
         self.last_sent_at = min(self.last_sent_at, self._turn_before)
+
+    def lateness_s(self, now: float) -> float:
+        """Seconds past its analysis interval that a streaming camera has waited for its turn (0 if not)."""
+        if self.reader.stats().state != "streaming":
+            return 0.0  # no frames to analyse: not waiting for the models
+        waited = now - (self._created_at if self.last_sent_at == float("-inf") else self.last_sent_at)
+        return max(0.0, waited - self.pacer.interval_s)
 
     def stats(self) -> CameraStats:
         """Counters for operators and the demo summary."""
@@ -196,10 +211,12 @@ class CameraShard:
         models: ModelClients,
         matcher: MatcherClient,
         clock: Callable[[], float] = time.time,
+        board: ShareBoardClient | None = None,
     ) -> None:
         self.settings = settings
         self.models = models
         self.matcher = matcher
+        self.board = board
         self._clock = clock
         self.workers = [self._worker(spec) for spec in cameras]
         self.window = CongestionWindow(settings.target_detect_age_s, maximum=self._window_maximum())
@@ -251,6 +268,29 @@ class CameraShard:
         for worker in stopped:
             await asyncio.to_thread(worker.reader.stop)
 
+    def lateness_s(self) -> float:
+        """How far the shard's most overdue camera is behind its analysis rate, in seconds."""
+        now = time.monotonic()
+        return max((worker.lateness_s(now) for worker in self.workers), default=0.0)
+
+    async def share_models(
+        self, board: ShareBoardClient, stop: asyncio.Event, interval_s: float = REPORT_INTERVAL_S
+    ) -> None:
+        """Until stopped: tell the board how late this shard is, and weigh the window by the answer."""
+        unreachable = False
+        while not stop.is_set():
+            own = self.lateness_s()
+            try:
+                fleet = await board.report(own)
+                unreachable = False
+            except Exception as exc:  # advice only: without the board the window grows as before
+                if not unreachable:
+                    log.warning("model share board unreachable, window weight 1: %s", exc)
+                fleet, unreachable = None, True
+            self.window.set_weight(increase_weight(own, fleet))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval_s)
+
     def finished(self) -> bool:
         """True when every camera is a file that has ended and nothing is in flight."""
         return not self._tasks and all(w.reader.stats().state == "ended" for w in self.workers)
@@ -261,6 +301,7 @@ class CameraShard:
         self._running = True
         for worker in self.workers:
             worker.reader.start()
+        sharing = None if self.board is None else asyncio.create_task(self.share_models(self.board, stop))
         try:
             while not stop.is_set():
                 fastest = max((w.spec.analysis_fps for w in self.workers), default=1.0)
@@ -284,6 +325,9 @@ class CameraShard:
                     await asyncio.wait_for(stop.wait(), tick_s)
         finally:
             self._running = False
+            if sharing is not None:
+                sharing.cancel()
+                await asyncio.gather(sharing, return_exceptions=True)
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
             for worker in self.workers:
                 await asyncio.to_thread(worker.reader.stop)

@@ -15,10 +15,12 @@ from actors.camera.stats import CameraStats
 class AnalysisGaps:
     """The longest gap between analysed frames of each camera, over a measured window."""
 
-    def __init__(self, rows: Iterable[CameraStats], window_start: float) -> None:
+    def __init__(self, rows: Iterable[CameraStats], window_start: float, long_s: float = 60.0) -> None:
         self.window_start = window_start
+        self.long_s = long_s
         self._last = {row.camera_id: row.last_analysed_at or window_start for row in rows}
         self._longest: dict[str, float] = {}
+        self._long_ended_at: list[float] = []  # when each gap over ``long_s`` ended
 
     def observe(self, rows: Iterable[CameraStats]) -> None:
         """Take the newest counters (poll often enough that a camera is analysed at most once between)."""
@@ -27,6 +29,8 @@ class AnalysisGaps:
             last = self._last.setdefault(row.camera_id, self.window_start)
             if analysed_at is not None and analysed_at > last:
                 self._grow(row.camera_id, analysed_at - last)
+                if analysed_at - last > self.long_s:
+                    self._long_ended_at.append(analysed_at)
                 self._last[row.camera_id] = analysed_at
 
     def longest(self, window_end: float) -> dict[str, float]:
@@ -35,6 +39,18 @@ class AnalysisGaps:
             camera_id: max(self._longest.get(camera_id, 0.0), window_end - last)
             for camera_id, last in self._last.items()
         }
+
+    def long_gaps_by_minute(self, window_end: float) -> list[int]:
+        """Gaps over ``long_s`` by the minute of the window they ended in (still open: the last minute).
+
+        Says whether long gaps come at the start (a gap running in from the warm-up) or all along.
+        """
+        minutes = max(1, int(-(-(window_end - self.window_start) // 60)))
+        counts = [0] * minutes
+        still_open = [window_end for last in self._last.values() if window_end - last > self.long_s]
+        for ended_at in [*self._long_ended_at, *still_open]:
+            counts[min(minutes - 1, max(0, int((ended_at - self.window_start) // 60)))] += 1
+        return counts
 
     def _grow(self, camera_id: str, gap_s: float) -> None:
         self._longest[camera_id] = max(self._longest.get(camera_id, 0.0), gap_s)

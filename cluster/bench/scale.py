@@ -63,7 +63,10 @@ class ScaleResult:
     analysis_gap_max_s: float = 0.0  # the longest any camera went without an analysed frame
     analysis_gap_p99_s: float = 0.0
     cameras_with_a_gap_over_60s: int = 0  # not analysed at least once a minute: starved
+    gaps_over_60s_by_minute: list[int] = field(default_factory=list)  # by the minute of the window they ended
     analysis_gap_max_s_by_shard: list[float] = field(default_factory=list)  # where the long gaps were
+    frames_analysed_per_s_by_shard: list[float] = field(default_factory=list)  # how the models were shared
+    share_board_shards: int = 0  # shards that told the model share board their lateness lately
     frame_age_p95_s: float = 0.0
     dropped: int = 0
     shed: int = 0
@@ -219,13 +222,20 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.cameras_not_analysed_in_a_minute = sum(1 for n in per_minute if n < 1)
     by_camera = gaps.longest(polled_at)
     longest = sorted(by_camera.values())
+    shards = ray.get([shard.cameras.remote() for shard in pipeline.shards])
     result.analysis_gap_max_s_by_shard = [
         round(max((by_camera.get(spec.ref.camera_id, 0.0) for spec in cameras), default=0.0), 1)
-        for cameras in ray.get([shard.cameras.remote() for shard in pipeline.shards])
+        for cameras in shards
     ]
+    rate = {row.camera_id: rate for row, rate in zip(rows, per_minute, strict=True)}
+    result.frames_analysed_per_s_by_shard = [
+        round(sum(rate.get(spec.ref.camera_id, 0.0) for spec in cameras) / 60, 2) for cameras in shards
+    ]
+    result.share_board_shards = ray.get(pipeline.share_board.shards.remote())
     result.analysis_gap_max_s = round(longest[-1], 1)
     result.analysis_gap_p99_s = round(longest[min(len(longest) - 1, int(0.99 * len(longest)))], 1)
     result.cameras_with_a_gap_over_60s = sum(1 for gap in longest if gap > 60)
+    result.gaps_over_60s_by_minute = gaps.long_gaps_by_minute(polled_at)
     result.frames_requested_per_s = round(args.cameras * args.fps, 1)
     result.frames_analysed_per_s = round(sum(per_minute) / 60, 2)
     result.frame_age_p95_s = round(float(statistics.quantiles(ages, n=20)[-1]), 2) if len(ages) >= 20 else 0.0
