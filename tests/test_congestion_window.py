@@ -69,3 +69,15 @@ def test_an_error_gives_the_slot_back_without_a_signal() -> None:
 def test_bad_settings_are_refused(target: float, maximum: int) -> None:
     with pytest.raises(ValueError, match="must be"):
         CongestionWindow(target_age_s=target, maximum=maximum)
+
+
+@pytest.mark.parametrize(("weight", "grown", "kept"), [(1.0, 9.0, 0.5), (2.0, 9.8, 0.707), (0.5, 8.5, 0.25)])
+def test_a_weight_grows_it_faster_and_cuts_it_less(weight: float, grown: float, kept: float) -> None:
+    window = CongestionWindow(target_age_s=1.0, maximum=100, initial=8)
+    window.set_weight(weight)
+    for _ in range(fill(window)):
+        window.release(0.3)  # a window of fresh frames: about ``weight`` frames more
+    assert window.window == pytest.approx(grown, abs=0.1)
+    window.try_acquire()
+    window.release(5.0)  # one old frame: cut to 0.5 ** (1 / weight) of itself
+    assert window.window == pytest.approx(kept * grown, abs=0.1)

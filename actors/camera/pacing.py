@@ -88,9 +88,10 @@ class CongestionWindow:
     queue in front of them at city scale, where most go stale and are shed. Like TCP, each shard grows
     its window by one frame per window of frames that came back fresh (younger than ``target_age_s``
     at detection), and halves it when one came back old or was shed, at most once per window, so the
-    shards settle on sharing what the models can do with short queues. ``weight`` scales the increase
-    (shards share in proportion to it; see ``actors/camera/model_share.py``). Not thread-safe: the
-    shard's event loop owns it.
+    shards settle on sharing what the models can do with short queues. A ``weight`` above 1 grows the
+    window faster and cuts it less (``weight`` frames per window; to ``0.5 ** (1 / weight)`` of itself),
+    below 1 the reverse, so a shard can be given a larger or smaller share (``actors/camera/model_share.py``).
+    Not thread-safe: the shard's event loop owns it.
     """
 
     def __init__(self, target_age_s: float, maximum: int, initial: float = 4.0) -> None:
@@ -115,7 +116,7 @@ class CongestionWindow:
         self.window = min(self.window, float(maximum))
 
     def set_weight(self, weight: float) -> None:
-        """Grow by ``weight`` frames per window of fresh frames from now on."""
+        """Grow by ``weight`` frames a window of fresh frames from now on; cut to ``0.5 ** (1 / weight)``."""
         if not weight > 0:
             raise ValueError(f"weight must be positive, got {weight}")
         self.weight = weight
@@ -140,7 +141,7 @@ class CongestionWindow:
         if age_s is not None and age_s <= self.target_age_s:
             self.window = min(float(self.maximum), self.window + self.weight / self.window)
         elif self._sent > self._decrease_after:  # one decrease per window of frames, not per late frame
-            self.window = max(1.0, self.window / 2)
+            self.window = max(1.0, self.window * 0.5 ** (1 / self.weight))
             self.decreases += 1
             self._decrease_after = self._sent
 

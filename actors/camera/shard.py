@@ -21,7 +21,7 @@ import numpy as np
 from actors.backoff import Backoff
 from actors.camera.latest_frame import Frame, LatestFrameReader, StreamSettings
 from actors.camera.letterbox import Canvas, letterbox
-from actors.camera.model_share import REPORT_INTERVAL_S, increase_weight
+from actors.camera.model_share import REPORT_INTERVAL_S, share_weight
 from actors.camera.pacing import AnalysisPacer, CongestionWindow, InFlightLimiter
 from actors.camera.stats import CameraStats, ShedCounts
 from actors.matcher import FaceObservation, PlateObservation
@@ -287,7 +287,7 @@ class CameraShard:
                 if not unreachable:
                     log.warning("model share board unreachable, window weight 1: %s", exc)
                 fleet, unreachable = None, True
-            self.window.set_weight(increase_weight(own, fleet))
+            self.window.set_weight(share_weight(own, fleet))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval_s)
 

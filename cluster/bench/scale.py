@@ -9,6 +9,7 @@ and the numbers say how the pipeline shares them out. It ends with one JSON line
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import secrets
@@ -66,6 +67,7 @@ class ScaleResult:
     gaps_over_60s_by_minute: list[int] = field(default_factory=list)  # by the minute of the window they ended
     analysis_gap_max_s_by_shard: list[float] = field(default_factory=list)  # where the long gaps were
     frames_analysed_per_s_by_shard: list[float] = field(default_factory=list)  # how the models were shared
+    frames_analysed_per_s_by_minute: list[float] = field(default_factory=list)  # how steady the rate was
     share_board_shards: int = 0  # shards that told the model share board their lateness lately
     frame_age_p95_s: float = 0.0
     dropped: int = 0
@@ -180,6 +182,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     ages: list[float] = []
     rows: list[CameraStats] = []
     polled_at = time.time()
+    minute_marks: list[tuple[float, int]] = []  # (monotonic time, frames analysed) at each minute's start
     while time.monotonic() - started < args.minutes * 60:
         time.sleep(POLL_S)
         rows = pipeline.camera_stats()
@@ -195,6 +198,8 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         outbox = ray.get(pipeline.dispatcher.stats.remote()).outbox
         if gaps is not None:
             gaps.observe(rows)
+            if time.monotonic() - minute_marks[-1][0] >= 60:
+                minute_marks.append((time.monotonic(), sum(row.frames_analysed for row in rows)))
         result.matcher_queue_max = max(result.matcher_queue_max, matcher.face_searches.waiting)
         result.outbox_pending_max = max(result.outbox_pending_max, outbox.pending)
         if at_1min is None and time.monotonic() - started >= 60:
@@ -202,6 +207,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
             result.rss_mb_at_1min = round(_memory_mb(_cluster_processes()))
             window_started = time.monotonic()
             gaps = AnalysisGaps(rows, polled_at)
+            minute_marks.append((window_started, sum(row.frames_analysed for row in rows)))
     if at_1min is None or gaps is None:
         raise SystemExit("bench scale: --minutes must be more than 1 (the first minute is the warm-up)")
     window_min = (time.monotonic() - window_started) / 60
@@ -238,6 +244,12 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.gaps_over_60s_by_minute = gaps.long_gaps_by_minute(polled_at)
     result.frames_requested_per_s = round(args.cameras * args.fps, 1)
     result.frames_analysed_per_s = round(sum(per_minute) / 60, 2)
+    minute_marks.append((time.monotonic(), sum(row.frames_analysed for row in rows)))
+    result.frames_analysed_per_s_by_minute = [
+        round((frames - frames_before) / (at - before), 2)
+        for (before, frames_before), (at, frames) in itertools.pairwise(minute_marks)
+        if at - before >= 30  # a last part-minute shorter than this says little
+    ]
     result.frame_age_p95_s = round(float(statistics.quantiles(ages, n=20)[-1]), 2) if len(ages) >= 20 else 0.0
     result.dropped = sum(row.frames_dropped for row in rows)
     result.shed_detect = sum(row.shed.detect for row in rows)
