@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -78,6 +79,11 @@ class CameraMetrics:
             description="Age of the last analysed frame when its detections came back.",
             tag_keys=CAMERA_TAGS,
         )
+        self._since_analysed = Gauge(
+            "safecity_camera_seconds_since_analysed",
+            description="Seconds since the capture of the last analysed frame (over 60: not once a minute).",
+            tag_keys=CAMERA_TAGS,
+        )
         self._up = Gauge(
             "safecity_camera_up", description="1 while the camera streams, else 0.", tag_keys=CAMERA_TAGS
         )
@@ -92,8 +98,9 @@ class CameraMetrics:
                 self._up.set(0.0, gone)
         self._tags = tags
 
-    def record(self, rows: Sequence[CameraStats]) -> None:
-        """Bring the series up to ``rows``."""
+    def record(self, rows: Sequence[CameraStats], now: float | None = None) -> None:
+        """Bring the series up to ``rows`` (``now``: unix time, the clock of the frames' capture times)."""
+        now = time.time() if now is None else now
         for row in rows:
             tags = self._tags.get(row.camera_id, {"camera": row.camera_id, "zone": "", "kind": ""})
             totals = {
@@ -116,6 +123,8 @@ class CameraMetrics:
                 self._frame_age.set(row.last_frame_age_s, tags)
             if row.analysed_frame_age_s is not None:
                 self._analysed_age.set(row.analysed_frame_age_s, tags)
+            if row.last_analysed_at is not None:
+                self._since_analysed.set(max(0.0, now - row.last_analysed_at), tags)
             self._up.set(1.0 if row.state == "streaming" else 0.0, tags)
 
     def _inc(self, counter: Counter, key: Hashable, total: float, tags: dict[str, str]) -> None:

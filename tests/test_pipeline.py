@@ -194,6 +194,7 @@ def scrape(prometheus: Prometheus) -> dict[str, float]:
     queries = {
         "rtsp-fr analysed": 'sum(ray_safecity_camera_frames_analysed_total{camera="rtsp-fr"})',
         "rtsp-fr read": 'sum(ray_safecity_camera_frames_read_total{camera="rtsp-fr", kind="fr"})',
+        "rtsp-fr since analysed": 'max(ray_safecity_camera_seconds_since_analysed{camera="rtsp-fr"})',
         "face alerts": 'sum(ray_safecity_matcher_alerts_total{kind="face"})',
         "no-match decisions": 'sum(ray_safecity_matcher_decisions_total{outcome="no-match"})',
         "watchlist photos": "max(ray_safecity_watchlist_photos)",
@@ -213,6 +214,7 @@ def test_prometheus_scrapes_safecity_series_that_move(scenario: Scenario) -> Non
     first, last = scenario.scraped_first, scenario.scraped_last
     assert last["rtsp-fr analysed"] > first["rtsp-fr analysed"] > 0
     assert last["rtsp-fr read"] >= last["rtsp-fr analysed"]
+    assert 0 <= last["rtsp-fr since analysed"] < 30  # analysed 3 times a second; exported every 2 s
     assert last["face alerts"] >= 2 and last["no-match decisions"] >= 1
     assert last["watchlist photos"] >= 2
     assert last["outbox delivered"] >= 3 and last["round trips"] >= 3
