@@ -148,7 +148,7 @@ class RunningPipeline:
 
     dispatcher: Any
     matcher: Any
-    share_board: Any  # held so the board lives as long as the pipeline
+    share_board: Any  # held so the board lives as long as the pipeline; None when not configured
     cameras: CameraSync
     _stop_sync: threading.Event
     _sync_thread: threading.Thread
@@ -219,8 +219,10 @@ def start_pipeline(config: SafeCityConfig) -> RunningPipeline:
     }
     names = app_names(config)
     matcher_address = ActorAddress(MATCHER_NAME, placement.namespace)
-    share_board = create_named(ShareBoardActor, SHARE_BOARD_NAME, on_state_node)
-    board_address = ActorAddress(SHARE_BOARD_NAME, placement.namespace)
+    share_board, board_address = None, None
+    if pipeline.share_models_by_lateness:
+        share_board = create_named(ShareBoardActor, SHARE_BOARD_NAME, on_state_node)
+        board_address = ActorAddress(SHARE_BOARD_NAME, placement.namespace)
 
     def make_shard(index: int, cameras: list[CameraSpec]) -> Any:
         arguments = (cameras, settings, names, matcher_address, board_address)

@@ -70,10 +70,11 @@ class CameraShardActor:
         settings: ShardSettings,
         app_names: dict[ModelApp, str],
         matcher: ActorAddress,
-        board: ActorAddress,
+        board: ActorAddress | None,
     ) -> None:
         models, matcher_client = ServeModels(app_names), MatcherHandle(matcher.handle())
-        share = ShareBoardHandle(board, str(ray.get_runtime_context().get_actor_id()))
+        shard_id = str(ray.get_runtime_context().get_actor_id())
+        share = None if board is None else ShareBoardHandle(board, shard_id)
         self._shard = CameraShard(cameras, settings, models, matcher_client, board=share)
         self._stop = asyncio.Event()
         # An async actor's constructor runs on its event loop: analysis starts here, so a shard Ray

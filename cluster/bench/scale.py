@@ -118,6 +118,7 @@ def city_config(
     base: SafeCityConfig, args: argparse.Namespace, port: int, work: Path, url: str
 ) -> SafeCityConfig:
     """The bench city: even cameras face recognition, odd ones number plates, in ten zones."""
+    share = base.pipeline.share_models_by_lateness if args.share_board is None else args.share_board
     cameras = [
         CameraConfig(
             id=f"cam-{i:04d}",
@@ -137,7 +138,11 @@ def city_config(
                 endpoints=[EndpointConfig(name="bench", url=url, secret_env=SECRET_ENV)]
             ),
             "pipeline": base.pipeline.model_copy(
-                update={"cameras_per_actor": args.per_actor, "actor_num_cpus": 0.01}
+                update={
+                    "cameras_per_actor": args.per_actor,
+                    "actor_num_cpus": 0.01,
+                    "share_models_by_lateness": share,
+                }
             ),
             "models": base.models.model_copy(update={"detector_canvas_px": args.canvas}),
         }
@@ -237,7 +242,8 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.frames_analysed_per_s_by_shard = [
         round(sum(rate.get(spec.ref.camera_id, 0.0) for spec in cameras) / 60, 2) for cameras in shards
     ]
-    result.share_board_shards = ray.get(pipeline.share_board.shards.remote())
+    if pipeline.share_board is not None:
+        result.share_board_shards = ray.get(pipeline.share_board.shards.remote())
     result.analysis_gap_max_s = round(longest[-1], 1)
     result.analysis_gap_p99_s = round(longest[min(len(longest) - 1, int(0.99 * len(longest)))], 1)
     result.cameras_with_a_gap_over_60s = sum(1 for gap in longest if gap > 60)
@@ -318,6 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="WxH",
         help="the detectors' canvas, models.detector_canvas_px (default 320x192: the fleet's 320x180 "
         "frames unscaled; 640x384 is the config's default)",
+    )
+    parser.add_argument(
+        "--share-board",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pipeline.share_models_by_lateness (default: the config's, on); --no-share-board to compare",
     )
     args = parser.parse_args(argv)
     result = run(args)

@@ -48,6 +48,11 @@ class PipelineConfig(Section):
         description="After an alert, the same subject or plate on the same camera is not re-alerted.",
     )
     watchlist_reload_s: float = Field(5, gt=0, description="How often the matcher checks for list changes.")
+    share_models_by_lateness: bool = Field(
+        True,
+        description="Shards compare how late their most overdue cameras are (a small board actor) and the "
+        "later ones take a larger share of the models; off: each shard's congestion window on its own.",
+    )
     camera_sync_s: float = Field(
         2, gt=0, description="How often the job applies camera changes made through the API to the shards."
     )
