@@ -98,9 +98,9 @@ class CameraMetrics:
                 self._up.set(0.0, gone)
         self._tags = tags
 
-    def record(self, rows: Sequence[CameraStats], now: float | None = None) -> None:
-        """Bring the series up to ``rows`` (``now``: unix time, the clock of the frames' capture times)."""
-        now = time.time() if now is None else now
+    def record(self, rows: Sequence[CameraStats]) -> None:
+        """Bring the series up to ``rows``."""
+        now = time.time()  # the clock of the frames' capture times
         for row in rows:
             tags = self._tags.get(row.camera_id, {"camera": row.camera_id, "zone": "", "kind": ""})
             totals = {

@@ -61,12 +61,15 @@ class ShareBoard:
         """Record ``shard``'s lateness (seconds its most overdue camera is behind); the fleet's median."""
         if not lateness_s >= 0:  # also refuses NaN
             raise ValueError(f"lateness_s must be a number of seconds >= 0, got {lateness_s}")
-        now = self._clock()
-        self._reports[shard] = _Report(lateness_s, now)
-        self._reports = {k: r for k, r in self._reports.items() if now - r.at <= self.fresh_s}
-        return statistics.median(r.lateness_s for r in self._reports.values())
+        self._reports[shard] = _Report(lateness_s, self._clock())
+        return statistics.median(r.lateness_s for r in self._fresh())
 
     def shards(self) -> int:
         """How many shards reported within ``fresh_s``."""
+        return len(self._fresh())
+
+    def _fresh(self) -> list[_Report]:
+        """The reports younger than ``fresh_s``; older ones are forgotten."""
         now = self._clock()
-        return sum(1 for r in self._reports.values() if now - r.at <= self.fresh_s)
+        self._reports = {k: r for k, r in self._reports.items() if now - r.at <= self.fresh_s}
+        return list(self._reports.values())

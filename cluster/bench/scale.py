@@ -175,6 +175,10 @@ def run(args: argparse.Namespace) -> ScaleResult:
         receiver.stop()
 
 
+def _analysed(rows: list[CameraStats]) -> int:
+    return sum(row.frames_analysed for row in rows)
+
+
 def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Namespace) -> None:
     """Poll the pipeline for ``args.minutes``; the first minute is the warm-up of the counts."""
     controller = next((p for p in _cluster_processes() if "ServeController" in " ".join(p.cmdline())), None)
@@ -186,12 +190,12 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     last_analysed: dict[str, int] = {}
     ages: list[float] = []
     rows: list[CameraStats] = []
-    polled_at = time.time()
-    minute_marks: list[tuple[float, int]] = []  # (monotonic time, frames analysed) at each minute's start
+    polled_at, polled_mono = time.time(), started
+    minute_marks: list[tuple[float, int]] = []  # (poll time, monotonic; frames analysed) a minute apart
     while time.monotonic() - started < args.minutes * 60:
         time.sleep(POLL_S)
         rows = pipeline.camera_stats()
-        polled_at = time.time()
+        polled_at, polled_mono = time.time(), time.monotonic()
         for row in rows:
             if (
                 row.frames_analysed != last_analysed.get(row.camera_id)
@@ -203,19 +207,19 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         outbox = ray.get(pipeline.dispatcher.stats.remote()).outbox
         if gaps is not None:
             gaps.observe(rows)
-            if time.monotonic() - minute_marks[-1][0] >= 60:
-                minute_marks.append((time.monotonic(), sum(row.frames_analysed for row in rows)))
+            if polled_mono - minute_marks[-1][0] >= 60:
+                minute_marks.append((polled_mono, _analysed(rows)))
         result.matcher_queue_max = max(result.matcher_queue_max, matcher.face_searches.waiting)
         result.outbox_pending_max = max(result.outbox_pending_max, outbox.pending)
         if at_1min is None and time.monotonic() - started >= 60:
             at_1min = rows
             result.rss_mb_at_1min = round(_memory_mb(_cluster_processes()))
-            window_started = time.monotonic()
+            window_started = polled_mono
             gaps = AnalysisGaps(rows, polled_at)
-            minute_marks.append((window_started, sum(row.frames_analysed for row in rows)))
+            minute_marks.append((window_started, _analysed(rows)))
     if at_1min is None or gaps is None:
         raise SystemExit("bench scale: --minutes must be more than 1 (the first minute is the warm-up)")
-    window_min = (time.monotonic() - window_started) / 60
+    window_min = (polled_mono - window_started) / 60
     processes = _cluster_processes()
     result.processes = len(processes)
     result.rss_mb_end = round(_memory_mb(processes))
@@ -246,11 +250,11 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         result.share_board_shards = ray.get(pipeline.share_board.shards.remote())
     result.analysis_gap_max_s = round(longest[-1], 1)
     result.analysis_gap_p99_s = round(longest[min(len(longest) - 1, int(0.99 * len(longest)))], 1)
-    result.cameras_with_a_gap_over_60s = sum(1 for gap in longest if gap > 60)
+    result.cameras_with_a_gap_over_60s = sum(1 for gap in longest if gap > gaps.long_s)
     result.gaps_over_60s_by_minute = gaps.long_gaps_by_minute(polled_at)
     result.frames_requested_per_s = round(args.cameras * args.fps, 1)
     result.frames_analysed_per_s = round(sum(per_minute) / 60, 2)
-    minute_marks.append((time.monotonic(), sum(row.frames_analysed for row in rows)))
+    minute_marks.append((polled_mono, _analysed(rows)))
     result.frames_analysed_per_s_by_minute = [
         round((frames - frames_before) / (at - before), 2)
         for (before, frames_before), (at, frames) in itertools.pairwise(minute_marks)
