@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from serve.face_align import ALIGNED_SIZE_PX
 from serve.imaging import Image
 from serve.onnx_session import open_session
+from serve.onnx_weights import fold_weight_dequantization
 
 
 def prepare_sface_graph(model_bytes: bytes) -> bytes:
@@ -20,7 +21,8 @@ def prepare_sface_graph(model_bytes: bytes) -> bytes:
 
     The file lists every weight as a graph input, which onnxruntime refuses; keeping only ``data``
     leaves the weights as initialisers (results identical to OpenCV's). The batch dimension is fixed
-    at 1 in the file; no operator depends on it, so it is made symbolic.
+    at 1 in the file; no operator depends on it, so it is made symbolic. Its int8 weights are
+    dequantised once here rather than at every inference (:mod:`serve.onnx_weights`).
     """
     model = onnx.load_from_string(model_bytes)
     keep = [graph_input for graph_input in model.graph.input if graph_input.name == "data"]
@@ -32,6 +34,7 @@ def prepare_sface_graph(model_bytes: bytes) -> bytes:
     for output in model.graph.output:
         output.type.tensor_type.shape.dim[0].dim_param = "batch"
     del model.graph.value_info[:]
+    fold_weight_dequantization(model)
     return bytes(model.SerializeToString())
 
 

@@ -6,12 +6,13 @@ import itertools
 
 import cv2
 import numpy as np
+import onnx
 import pytest
 
 from cluster.config.faces import DEFAULT_MATCH_THRESHOLD
 from serve.face_align import TEMPLATE_112, similarity_transform
 from serve.face_analyzer import FaceAnalyzer
-from serve.face_embedder import SFaceEmbedder
+from serve.face_embedder import SFaceEmbedder, prepare_sface_graph
 from serve.imaging import Image
 from serve.models.registry import ModelRole
 from serve.models.store import ModelStore
@@ -72,6 +73,15 @@ def test_batched_embeddings_equal_opencv_reference(
         feature = np.asarray(reference.feature(crop.aligned), np.float32).ravel()
         expected = feature / np.linalg.norm(feature)
         np.testing.assert_allclose(vector, expected, atol=1e-4)
+
+
+def test_sface_weights_are_dequantized_once_at_load(model_store: ModelStore) -> None:
+    shipped = model_store.path(ModelRole.FACE_EMBEDDER).read_bytes()
+    assert "DequantizeLinear" in {node.op_type for node in onnx.load_from_string(shipped).graph.node}
+
+    prepared = onnx.load_from_string(prepare_sface_graph(shipped))
+
+    assert "DequantizeLinear" not in {node.op_type for node in prepared.graph.node}
 
 
 def test_blur_and_size_lower_quality(face_analyzer: FaceAnalyzer, portraits: dict[str, Image]) -> None:
