@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from serve.errors import ModelCorruptError
+from serve.ocr_features import onnx_features
 from serve.plate_lines import Grey
 from serve.types import OcrRead
 
@@ -94,10 +95,26 @@ class EasyOcrRecognizer:
         self._ignore = [i + 1 for i, char in enumerate(reader.character) if char not in allowed]
 
     @classmethod
-    def load(cls, recognizer_path: Path, *, links_root: Path, device: str) -> EasyOcrRecognizer:
-        """Load the recogniser from its weight file; never downloads, never loads CRAFT."""
+    def load(
+        cls,
+        recognizer_path: Path,
+        *,
+        links_root: Path,
+        device: str,
+        cpu_threads: int | None = None,
+        onnx_on_cpu: bool = True,
+    ) -> EasyOcrRecognizer:
+        """Load the recogniser from its weight file; never downloads, never loads CRAFT.
+
+        On CPU its feature extractor runs in onnxruntime with ``cpu_threads`` threads unless
+        ``onnx_on_cpu`` is False (:mod:`serve.ocr_features`: same features, 1.5x faster).
+        """
         weights = {RECOGNIZER_FILE: recognizer_path}
-        return cls(open_easyocr(weights, roles="'ocr_recognizer'", links_root=links_root, device=device))
+        reader = open_easyocr(weights, roles="'ocr_recognizer'", links_root=links_root, device=device)
+        if onnx_on_cpu and device == "cpu":
+            model = reader.recognizer
+            model.FeatureExtraction = onnx_features(model.FeatureExtraction, cpu_threads)
+        return cls(reader)
 
     def recognize(self, lines: Sequence[Grey]) -> list[OcrRead]:
         """Text and confidence of each grey line image, in order; an empty image reads as nothing."""

@@ -113,7 +113,10 @@ def build_line_recognizer(
         path = store.path(ModelRole.RAPIDOCR_RECOGNIZER)
         return RapidOcrRecognizer.load(path, device=resolved, cpu_threads=cpu_threads)
     return EasyOcrRecognizer.load(
-        store.path(ModelRole.OCR_RECOGNIZER), links_root=store.cache_dir / "easyocr", device=resolved
+        store.path(ModelRole.OCR_RECOGNIZER),
+        links_root=store.cache_dir / "easyocr",
+        device=resolved,
+        cpu_threads=cpu_threads,
     )
 
 

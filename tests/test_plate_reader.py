@@ -121,6 +121,29 @@ def test_real_reader_reads_generated_plates(recognizer: EasyOcrRecognizer) -> No
 
 
 @pytest.mark.models
+def test_onnx_features_read_what_torch_reads(model_store: ModelStore, recognizer: EasyOcrRecognizer) -> None:
+    torch_only = EasyOcrRecognizer.load(
+        model_store.path(ModelRole.OCR_RECOGNIZER),
+        links_root=model_store.cache_dir / "easyocr",
+        device="cpu",
+        onnx_on_cpu=False,
+    )
+    assert type(recognizer._model.FeatureExtraction).__name__ == "OnnxFeatureExtraction"
+    assert type(torch_only._model.FeatureExtraction).__name__ != "OnnxFeatureExtraction"
+    reader = PlateReader(recognizer)
+    lines = [
+        line for s in generate_plates(12, seed=5) for line in reader.line_images(s.image, s.box)
+    ]  # several widths, so batches of one and of several lines
+
+    fast, reference = recognizer.recognize(lines), torch_only.recognize(lines)
+
+    assert [read.text for read in fast] == [read.text for read in reference]
+    np.testing.assert_allclose(
+        [read.confidence for read in fast], [read.confidence for read in reference], atol=1e-4
+    )
+
+
+@pytest.mark.models
 def test_real_reader_keeps_header_words_out_of_the_number(recognizer: EasyOcrRecognizer) -> None:
     plate = np.full((150, 380, 3), 235, np.uint8)
     cv2.rectangle(plate, (3, 3), (376, 146), (30, 30, 30), 4)
