@@ -16,13 +16,14 @@ from serve.onnx_session import open_session
 from serve.onnx_weights import fold_weight_dequantization
 
 
-def prepare_sface_graph(model_bytes: bytes) -> bytes:
+def prepare_sface_graph(model_bytes: bytes, *, fold_weights: bool = True) -> bytes:
     """Make the published SFace graph usable in onnxruntime with any batch size.
 
     The file lists every weight as a graph input, which onnxruntime refuses; keeping only ``data``
     leaves the weights as initialisers (results identical to OpenCV's). The batch dimension is fixed
     at 1 in the file; no operator depends on it, so it is made symbolic. Its int8 weights are
-    dequantised once here rather than at every inference (:mod:`serve.onnx_weights`).
+    dequantised once here rather than at every inference (:mod:`serve.onnx_weights`), unless
+    ``fold_weights`` is False (``bench stages`` compares the two).
     """
     model = onnx.load_from_string(model_bytes)
     keep = [graph_input for graph_input in model.graph.input if graph_input.name == "data"]
@@ -34,7 +35,8 @@ def prepare_sface_graph(model_bytes: bytes) -> bytes:
     for output in model.graph.output:
         output.type.tensor_type.shape.dim[0].dim_param = "batch"
     del model.graph.value_info[:]
-    fold_weight_dequantization(model)
+    if fold_weights:
+        fold_weight_dequantization(model)
     return bytes(model.SerializeToString())
 
 
@@ -47,10 +49,16 @@ class SFaceEmbedder:
         self.dim = int(session.get_outputs()[0].shape[1])
 
     @classmethod
-    def load(cls, path: Path, *, device: str, cpu_threads: int | None = None) -> SFaceEmbedder:
+    def load(
+        cls, path: Path, *, device: str, cpu_threads: int | None = None, fold_weights: bool = True
+    ) -> SFaceEmbedder:
         """Load SFace weights from ``path`` on a resolved ``device`` with ``cpu_threads`` intra-op threads."""
         session = open_session(
-            path, role="face_embedder", device=device, cpu_threads=cpu_threads, prepare=prepare_sface_graph
+            path,
+            role="face_embedder",
+            device=device,
+            cpu_threads=cpu_threads,
+            prepare=lambda graph: prepare_sface_graph(graph, fold_weights=fold_weights),
         )
         return cls(session)
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from cluster.bench.detectors import compare_detectors, comparison_rows, ratio_lines
+from cluster.bench.object_models import compare_object_models, object_model_lines
 from cluster.runtime import Runtime
 from cluster.samples import ASSETS
 from serve.imaging import Image, read_image
@@ -38,6 +39,7 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
     plate_dets = plate.detect([plate_image])[0]
     plate_boxes = [plate_dets.box(i) for i in range(len(plate_dets))]
     face_detect, plate_detect = compare_detectors(runtime, batch8, [plate_image] * 8, args.repeat)
+    object_models = compare_object_models(runtime, crops, plate_image, plate_boxes, args.repeat)
     rows = [
         *comparison_rows(face_detect),
         (
@@ -75,5 +77,7 @@ def main(argv: list[str] | None, runtime: Runtime) -> int:
         gain = by_name[f"{stage}, batch 8"] / by_name[f"{stage}, batch 1"]
         print(f"batching gain, {stage}: {gain:.2f}x (batch 8 vs batch 1, same run)")
     for line in ratio_lines([face_detect, plate_detect], face.detector.canvas):
+        print(line)
+    for line in object_model_lines(object_models):
         print(line)
     return 0
