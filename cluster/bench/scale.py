@@ -22,10 +22,12 @@ from pathlib import Path
 import psutil
 import ray
 
+from actors.camera.shard import CameraSpec
 from actors.camera.stats import CameraStats
 from cluster.bench.analysis_gaps import AnalysisGaps
 from cluster.bench.camera_fleet import FLEET_SIZE, running_fleet
 from cluster.bench.serve_routers import cluster_routers
+from cluster.bench.slowest_rate import slowest_rate
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
@@ -68,6 +70,9 @@ class ScaleResult:
     analysis_gap_max_s_by_shard: list[float] = field(default_factory=list)  # where the long gaps were
     frames_analysed_per_s_by_shard: list[float] = field(default_factory=list)  # how the models were shared
     frames_analysed_per_s_by_minute: list[float] = field(default_factory=list)  # how steady the rate was
+    # Over any 60 s of the window (polls 5 s apart): did shards dip on their own, or all together?
+    frames_analysed_per_s_slowest_minute: float | None = None  # None: the window was under a minute
+    frames_analysed_per_s_slowest_minute_by_shard: list[float | None] = field(default_factory=list)
     share_board_shards: int = 0  # shards that told the model share board their lateness lately
     frame_age_p95_s: float = 0.0
     dropped: int = 0
@@ -179,6 +184,18 @@ def _analysed(rows: list[CameraStats]) -> int:
     return sum(row.frames_analysed for row in rows)
 
 
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 2)
+
+
+def _analysed_by_shard(rows: list[CameraStats], shard_of: dict[str, int], shards: int) -> list[int]:
+    totals = [0] * shards
+    for row in rows:
+        if row.camera_id in shard_of:
+            totals[shard_of[row.camera_id]] += row.frames_analysed
+    return totals
+
+
 def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Namespace) -> None:
     """Poll the pipeline for ``args.minutes``; the first minute is the warm-up of the counts."""
     controller = next((p for p in _cluster_processes() if "ServeController" in " ".join(p.cmdline())), None)
@@ -192,6 +209,9 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     rows: list[CameraStats] = []
     polled_at, polled_mono = time.time(), started
     minute_marks: list[tuple[float, int]] = []  # (poll time, monotonic; frames analysed) a minute apart
+    poll_marks: list[tuple[float, list[int]]] = []  # (poll time, monotonic; frames analysed by shard)
+    shards: list[list[CameraSpec]] = []  # each shard's cameras, read when the window starts
+    shard_of: dict[str, int] = {}
     while time.monotonic() - started < args.minutes * 60:
         time.sleep(POLL_S)
         rows = pipeline.camera_stats()
@@ -207,6 +227,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         outbox = ray.get(pipeline.dispatcher.stats.remote()).outbox
         if gaps is not None:
             gaps.observe(rows)
+            poll_marks.append((polled_mono, _analysed_by_shard(rows, shard_of, len(pipeline.shards))))
             if polled_mono - minute_marks[-1][0] >= 60:
                 minute_marks.append((polled_mono, _analysed(rows)))
         result.matcher_queue_max = max(result.matcher_queue_max, matcher.face_searches.waiting)
@@ -217,6 +238,9 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
             window_started = polled_mono
             gaps = AnalysisGaps(rows, polled_at)
             minute_marks.append((window_started, _analysed(rows)))
+            shards = ray.get([shard.cameras.remote() for shard in pipeline.shards])
+            shard_of = {spec.ref.camera_id: i for i, cameras in enumerate(shards) for spec in cameras}
+            poll_marks.append((polled_mono, _analysed_by_shard(rows, shard_of, len(shards))))
     if at_1min is None or gaps is None:
         raise SystemExit("bench scale: --minutes must be more than 1 (the first minute is the warm-up)")
     window_min = (polled_mono - window_started) / 60
@@ -237,7 +261,6 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.cameras_not_analysed_in_a_minute = sum(1 for n in per_minute if n < 1)
     by_camera = gaps.longest(polled_at)
     longest = sorted(by_camera.values())
-    shards = ray.get([shard.cameras.remote() for shard in pipeline.shards])
     result.analysis_gap_max_s_by_shard = [
         round(max((by_camera.get(spec.ref.camera_id, 0.0) for spec in cameras), default=0.0), 1)
         for cameras in shards
@@ -259,6 +282,12 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         round((frames - frames_before) / (at - before), 2)
         for (before, frames_before), (at, frames) in itertools.pairwise(minute_marks)
         if at - before >= 30  # a last part-minute shorter than this says little
+    ]
+    fleet_marks = [(at, float(sum(by_shard))) for at, by_shard in poll_marks]
+    result.frames_analysed_per_s_slowest_minute = _rounded(slowest_rate(fleet_marks, 60.0))
+    result.frames_analysed_per_s_slowest_minute_by_shard = [
+        _rounded(slowest_rate([(at, float(by_shard[i])) for at, by_shard in poll_marks], 60.0))
+        for i in range(len(shards))
     ]
     result.frame_age_p95_s = round(float(statistics.quantiles(ages, n=20)[-1]), 2) if len(ages) >= 20 else 0.0
     result.dropped = sum(row.frames_dropped for row in rows)
