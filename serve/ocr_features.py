@@ -4,7 +4,8 @@ The recogniser is a VGG feature extractor, then a BiLSTM and a CTC head. On CPU 
 of a read (about 70% in a profile of the plate reader, convolutions and max pooling). Exported once at
 load from the loaded weights (nothing is downloaded or cached), it runs in onnxruntime in 9.0 ms for
 a 64x160 line on one thread against 13.7 ms in torch, with features equal to 1e-6. The BiLSTM and the
-head stay in torch, as EasyOCR quantises them for CPU.
+head stay in torch, as EasyOCR quantises them for CPU. At two threads a whole read was slower this way
+(0.81-0.84x), so the recogniser uses it on one thread only (``EasyOcrRecognizer.load``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def export_features(module: Any) -> bytes:
         return path.read_bytes()
 
 
-def onnx_features(module: Any, cpu_threads: int | None) -> Any:
+def onnx_feature_extraction(module: Any, cpu_threads: int | None) -> Any:
     """A drop-in for EasyOCR's ``FeatureExtraction`` module that runs it in onnxruntime on CPU."""
     import onnxruntime
     import torch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -120,27 +121,42 @@ def test_real_reader_reads_generated_plates(recognizer: EasyOcrRecognizer) -> No
     assert exact >= 13, list(zip(texts, [s.text for s in samples], strict=True))  # 15 of 16 when written
 
 
-@pytest.mark.models
-def test_onnx_features_read_what_torch_reads(model_store: ModelStore, recognizer: EasyOcrRecognizer) -> None:
-    torch_only = EasyOcrRecognizer.load(
+def _load_recognizer(model_store: ModelStore, **options: Any) -> EasyOcrRecognizer:
+    return EasyOcrRecognizer.load(
         model_store.path(ModelRole.OCR_RECOGNIZER),
         links_root=model_store.cache_dir / "easyocr",
         device="cpu",
-        onnx_on_cpu=False,
+        **options,
     )
-    assert type(recognizer._model.FeatureExtraction).__name__ == "OnnxFeatureExtraction"
-    assert type(torch_only._model.FeatureExtraction).__name__ != "OnnxFeatureExtraction"
+
+
+def _runs_onnx_features(recognizer: EasyOcrRecognizer) -> bool:
+    return type(recognizer._model.FeatureExtraction).__name__ == "OnnxFeatureExtraction"
+
+
+@pytest.mark.models
+def test_onnx_features_read_what_torch_reads(model_store: ModelStore, recognizer: EasyOcrRecognizer) -> None:
+    onnx = _load_recognizer(model_store, onnx_features=True)
+    assert _runs_onnx_features(onnx) and not _runs_onnx_features(recognizer)
     reader = PlateReader(recognizer)
     lines = [
         line for s in generate_plates(12, seed=5) for line in reader.line_images(s.image, s.box)
     ]  # several widths, so batches of one and of several lines
 
-    fast, reference = recognizer.recognize(lines), torch_only.recognize(lines)
+    fast, reference = onnx.recognize(lines), recognizer.recognize(lines)
 
     assert [read.text for read in fast] == [read.text for read in reference]
     np.testing.assert_allclose(
         [read.confidence for read in fast], [read.confidence for read in reference], atol=1e-4
     )
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("cpu_threads", "onnx"), [(1, True), (2, False), (None, False)])
+def test_onnx_features_only_where_measured_faster(
+    model_store: ModelStore, cpu_threads: int | None, onnx: bool
+) -> None:
+    assert _runs_onnx_features(_load_recognizer(model_store, cpu_threads=cpu_threads)) == onnx
 
 
 @pytest.mark.models
