@@ -20,6 +20,13 @@ def test_the_longest_gap_is_between_analysed_frames_and_the_first_starts_before_
     assert gaps.longest(window_end=1120.0) == {"a": pytest.approx(70.0), "b": pytest.approx(60.0)}
 
 
+def test_spans_say_when_each_longest_gap_began_and_ended() -> None:
+    gaps = AnalysisGaps([row("a", 990.0), row("b", None)], window_start=1000.0)
+    for t_a, t_b in ((1030.0, None), (1030.0, 1050.0), (1100.0, 1060.0)):
+        gaps.observe([row("a", t_a), row("b", t_b)])
+    assert gaps.spans(window_end=1120.0) == {"a": (1030.0, 1100.0), "b": (1060.0, 1120.0)}  # b: still open
+
+
 def test_a_camera_never_analysed_in_the_window_has_the_whole_window_as_its_gap() -> None:
     gaps = AnalysisGaps([row("a", 990.0)], window_start=1000.0)
     gaps.observe([row("a", 990.0), row("late", None)])  # "late" was added during the window

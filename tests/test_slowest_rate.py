@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.bench.slowest_rate import slowest_rate
+from cluster.bench.slowest_rate import counted_between, slowest_rate
 
 
 def test_steady_counter_has_its_rate_everywhere() -> None:
@@ -38,3 +38,20 @@ def test_marks_spanning_less_than_the_window_give_none() -> None:
 def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="window_s"):
         slowest_rate([(0.0, 0.0)], 0.0)
+
+
+def test_counted_between_interpolates_between_marks() -> None:
+    marks = [(0.0, 0.0), (10.0, 100.0), (20.0, 120.0)]
+
+    assert counted_between(marks, 0.0, 10.0) == pytest.approx(100.0)
+    assert counted_between(marks, 5.0, 15.0) == pytest.approx(60.0)  # 50 then 10
+    assert counted_between(marks, 12.0, 12.0) == pytest.approx(0.0)
+
+
+def test_counted_between_outside_the_marks_is_unknown() -> None:
+    marks = [(0.0, 0.0), (10.0, 100.0)]
+
+    assert counted_between(marks, -1.0, 5.0) is None
+    assert counted_between(marks, 5.0, 11.0) is None
+    assert counted_between(marks, 6.0, 5.0) is None
+    assert counted_between([], 0.0, 0.0) is None

@@ -19,7 +19,7 @@ class AnalysisGaps:
         self.window_start = window_start
         self.long_s = long_s
         self._last = {row.camera_id: row.last_analysed_at or window_start for row in rows}
-        self._longest: dict[str, float] = {}
+        self._longest: dict[str, tuple[float, float]] = {}  # (start, end) capture times of the longest
         self._long_ended_at: list[float] = []  # when each gap over ``long_s`` ended
 
     def observe(self, rows: Iterable[CameraStats]) -> None:
@@ -28,17 +28,22 @@ class AnalysisGaps:
             analysed_at = row.last_analysed_at
             last = self._last.setdefault(row.camera_id, self.window_start)
             if analysed_at is not None and analysed_at > last:
-                self._grow(row.camera_id, analysed_at - last)
+                self._grow(row.camera_id, last, analysed_at)
                 if analysed_at - last > self.long_s:
                     self._long_ended_at.append(analysed_at)
                 self._last[row.camera_id] = analysed_at
 
     def longest(self, window_end: float) -> dict[str, float]:
         """Each camera's longest gap, the one still open at ``window_end`` included (seconds)."""
-        return {
-            camera_id: max(self._longest.get(camera_id, 0.0), window_end - last)
-            for camera_id, last in self._last.items()
-        }
+        return {camera_id: end - start for camera_id, (start, end) in self.spans(window_end).items()}
+
+    def spans(self, window_end: float) -> dict[str, tuple[float, float]]:
+        """When each camera's longest gap began and ended (the one still open ends at ``window_end``)."""
+        spans = {}
+        for camera_id, last in self._last.items():
+            start, end = self._longest.get(camera_id, (last, last))
+            spans[camera_id] = (last, window_end) if window_end - last > end - start else (start, end)
+        return spans
 
     def long_gaps_by_minute(self, window_end: float) -> list[int]:
         """Gaps over ``long_s`` by the minute of the window they ended in (still open: the last minute).
@@ -52,5 +57,7 @@ class AnalysisGaps:
             counts[min(minutes - 1, max(0, int((ended_at - self.window_start) // 60)))] += 1
         return counts
 
-    def _grow(self, camera_id: str, gap_s: float) -> None:
-        self._longest[camera_id] = max(self._longest.get(camera_id, 0.0), gap_s)
+    def _grow(self, camera_id: str, start: float, end: float) -> None:
+        before = self._longest.get(camera_id)
+        if before is None or end - start > before[1] - before[0]:
+            self._longest[camera_id] = (start, end)

@@ -27,7 +27,7 @@ from actors.camera.stats import CameraStats
 from cluster.bench.analysis_gaps import AnalysisGaps
 from cluster.bench.camera_fleet import FLEET_SIZE, running_fleet
 from cluster.bench.serve_routers import cluster_routers
-from cluster.bench.slowest_rate import slowest_rate
+from cluster.bench.slowest_rate import counted_between, slowest_rate
 from cluster.config import SafeCityConfig, load_config
 from cluster.config.cameras import CameraConfig
 from cluster.config.dispatch import DispatchConfig, EndpointConfig
@@ -73,6 +73,9 @@ class ScaleResult:
     # Over any 60 s of the window (polls 5 s apart): did shards dip on their own, or all together?
     frames_analysed_per_s_slowest_minute: float | None = None  # None: the window was under a minute
     frames_analysed_per_s_slowest_minute_by_shard: list[float | None] = field(default_factory=list)
+    # The 10 longest gaps: frames the camera's shard analysed meanwhile, over its cameras. About 1: the
+    # camera waited one round of its shard; more: it was passed over. None: the gap began before the window.
+    longest_gaps_shard_rounds: list[float | None] = field(default_factory=list)
     share_board_shards: int = 0  # shards that told the model share board their lateness lately
     frame_age_p95_s: float = 0.0
     dropped: int = 0
@@ -209,7 +212,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     rows: list[CameraStats] = []
     polled_at, polled_mono = time.time(), started
     minute_marks: list[tuple[float, int]] = []  # (poll time, monotonic; frames analysed) a minute apart
-    poll_marks: list[tuple[float, list[int]]] = []  # (poll time, monotonic; frames analysed by shard)
+    poll_marks: list[tuple[float, list[int]]] = []  # (poll time; frames analysed by shard)
     shards: list[list[CameraSpec]] = []  # each shard's cameras, read when the window starts
     shard_of: dict[str, int] = {}
     while time.monotonic() - started < args.minutes * 60:
@@ -227,7 +230,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         outbox = ray.get(pipeline.dispatcher.stats.remote()).outbox
         if gaps is not None:
             gaps.observe(rows)
-            poll_marks.append((polled_mono, _analysed_by_shard(rows, shard_of, len(pipeline.shards))))
+            poll_marks.append((polled_at, _analysed_by_shard(rows, shard_of, len(pipeline.shards))))
             if polled_mono - minute_marks[-1][0] >= 60:
                 minute_marks.append((polled_mono, _analysed(rows)))
         result.matcher_queue_max = max(result.matcher_queue_max, matcher.face_searches.waiting)
@@ -240,7 +243,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
             minute_marks.append((window_started, _analysed(rows)))
             shards = ray.get([shard.cameras.remote() for shard in pipeline.shards])
             shard_of = {spec.ref.camera_id: i for i, cameras in enumerate(shards) for spec in cameras}
-            poll_marks.append((polled_mono, _analysed_by_shard(rows, shard_of, len(shards))))
+            poll_marks.append((polled_at, _analysed_by_shard(rows, shard_of, len(shards))))
     if at_1min is None or gaps is None:
         raise SystemExit("bench scale: --minutes must be more than 1 (the first minute is the warm-up)")
     window_min = (polled_mono - window_started) / 60
@@ -284,11 +287,17 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         if at - before >= 30  # a last part-minute shorter than this says little
     ]
     fleet_marks = [(at, float(sum(by_shard))) for at, by_shard in poll_marks]
+    shard_marks = [[(at, float(by_shard[i])) for at, by_shard in poll_marks] for i in range(len(shards))]
     result.frames_analysed_per_s_slowest_minute = _rounded(slowest_rate(fleet_marks, 60.0))
     result.frames_analysed_per_s_slowest_minute_by_shard = [
-        _rounded(slowest_rate([(at, float(by_shard[i])) for at, by_shard in poll_marks], 60.0))
-        for i in range(len(shards))
+        _rounded(slowest_rate(marks, 60.0)) for marks in shard_marks
     ]
+    spans = gaps.spans(polled_at)
+    for camera_id in sorted(spans, key=lambda c: spans[c][0] - spans[c][1])[:10]:
+        i = shard_of[camera_id]
+        counted = counted_between(shard_marks[i], *spans[camera_id])
+        rounds = None if counted is None else counted / len(shards[i])
+        result.longest_gaps_shard_rounds.append(_rounded(rounds))
     result.frame_age_p95_s = round(float(statistics.quantiles(ages, n=20)[-1]), 2) if len(ages) >= 20 else 0.0
     result.dropped = sum(row.frames_dropped for row in rows)
     result.shed_detect = sum(row.shed.detect for row in rows)

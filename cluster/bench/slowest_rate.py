@@ -3,11 +3,14 @@
 Pure: fed ``(time, total)`` marks, e.g. frames analysed by a shard at each poll of ``bench scale``.
 A camera served in turn with 199 others waits 200 frames of its shard: its longest gap follows the
 shard's slowest stretch, not its mean rate. Comparing each shard's slowest minute with the whole
-fleet's says whether shards dipped on their own (sharing) or the machine slowed for all (capacity).
+fleet's says whether shards dipped on their own (sharing) or the machine slowed for all (capacity);
+and counting what a camera's shard analysed during the camera's longest gap says whether the camera
+waited one round of its shard (the shard was slow) or more (it was passed over).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 
@@ -28,3 +31,19 @@ def slowest_rate(marks: Sequence[tuple[float, float]], window_s: float) -> float
         rate = (total_end - total_start) / (end - start)
         slowest = rate if slowest is None else min(slowest, rate)
     return slowest
+
+
+def counted_between(marks: Sequence[tuple[float, float]], start: float, end: float) -> float | None:
+    """How much the total grew from ``start`` to ``end``, linear between marks; ``None`` outside them."""
+    if not marks or start < marks[0][0] or end > marks[-1][0] or end < start:
+        return None
+    return _total_at(marks, end) - _total_at(marks, start)
+
+
+def _total_at(marks: Sequence[tuple[float, float]], at: float) -> float:
+    times = [time for time, _ in marks]
+    i = bisect.bisect_left(times, at)
+    if times[i] == at:
+        return marks[i][1]
+    (t0, v0), (t1, v1) = marks[i - 1], marks[i]
+    return v0 + (v1 - v0) * (at - t0) / (t1 - t0)
