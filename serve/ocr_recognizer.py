@@ -14,6 +14,7 @@ format-constrained beams) measured no better on held-out generated plates: see t
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import warnings
@@ -28,6 +29,8 @@ from serve.errors import ModelCorruptError
 from serve.ocr_features import onnx_feature_extraction
 from serve.plate_lines import Grey
 from serve.types import OcrRead
+
+log = logging.getLogger(__name__)
 
 PLATE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 RECOGNIZER_FILE = "english_g2.pth"  # the names EasyOCR looks for
@@ -116,7 +119,10 @@ class EasyOcrRecognizer:
             onnx_features = device == "cpu" and cpu_threads == 1
         if onnx_features:
             model = reader.recognizer
-            model.FeatureExtraction = onnx_feature_extraction(model.FeatureExtraction, cpu_threads)
+            try:
+                model.FeatureExtraction = onnx_feature_extraction(model.FeatureExtraction, cpu_threads)
+            except Exception as exc:  # a speed-up only: torch reads the same, a little slower
+                log.warning("EasyOCR features stay in torch: exporting them to onnxruntime failed: %s", exc)
         return cls(reader)
 
     def recognize(self, lines: Sequence[Grey]) -> list[OcrRead]:

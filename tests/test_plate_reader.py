@@ -160,6 +160,28 @@ def test_onnx_features_only_where_measured_faster(
 
 
 @pytest.mark.models
+def test_a_failed_export_keeps_the_torch_features(
+    model_store: ModelStore,
+    recognizer: EasyOcrRecognizer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def fail(module: Any, cpu_threads: int | None) -> Any:
+        raise RuntimeError("exporter broke")
+
+    monkeypatch.setattr("serve.ocr_recognizer.onnx_feature_extraction", fail)
+
+    fallback = _load_recognizer(model_store, cpu_threads=1)
+
+    assert not _runs_onnx_features(fallback)
+    assert "exporter broke" in caplog.text
+    sample = generate_plates(1, seed=9)[0]
+    lines = PlateReader(recognizer).line_images(sample.image, sample.box)
+    assert lines
+    assert [r.text for r in fallback.recognize(lines)] == [r.text for r in recognizer.recognize(lines)]
+
+
+@pytest.mark.models
 def test_real_reader_keeps_header_words_out_of_the_number(recognizer: EasyOcrRecognizer) -> None:
     plate = np.full((150, 380, 3), 235, np.uint8)
     cv2.rectangle(plate, (3, 3), (376, 146), (30, 30, 30), 4)
