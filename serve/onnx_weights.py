@@ -53,8 +53,8 @@ def _dequantize(values: list[NDArray[np.generic]], axis: int, block_size: int) -
         return np.asarray((quantized - zero) * scale, np.float32)
     axis = axis % quantized.ndim
     if block_size > 0:  # blocked: one scale per ``block_size`` elements along ``axis``
-        scale = np.repeat(scale, block_size, axis=axis).take(range(quantized.shape[axis]), axis=axis)
-        zero = np.repeat(zero, block_size, axis=axis).take(range(quantized.shape[axis]), axis=axis)
+        kept = range(quantized.shape[axis])  # the last block may be short
+        scale, zero = (np.repeat(a, block_size, axis=axis).take(kept, axis=axis) for a in (scale, zero))
     else:  # per axis: a 1-D scale along ``axis``
         shape = [1] * quantized.ndim
         shape[axis] = -1

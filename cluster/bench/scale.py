@@ -183,8 +183,29 @@ def run(args: argparse.Namespace) -> ScaleResult:
         receiver.stop()
 
 
-def _analysed(rows: list[CameraStats]) -> int:
-    return sum(row.frames_analysed for row in rows)
+@dataclass(frozen=True)
+class _Poll:
+    """Frames analysed by each shard at one poll of the measured window."""
+
+    at: float  # unix time, the clock of the frames' capture times
+    mono: float  # monotonic time, for rates
+    by_shard: list[int]
+
+
+def _rates_by_minute(polls: list[_Poll]) -> list[float]:
+    """Frames/s between polls a minute apart, from the window's first poll to its last (a last stretch
+    shorter than 30 s says little and is left out)."""
+    marks = [polls[0]]
+    for poll in polls[1:]:
+        if poll.mono - marks[-1].mono >= 60:
+            marks.append(poll)
+    if marks[-1] is not polls[-1]:
+        marks.append(polls[-1])
+    return [
+        round((sum(end.by_shard) - sum(start.by_shard)) / (end.mono - start.mono), 2)
+        for start, end in itertools.pairwise(marks)
+        if end.mono - start.mono >= 30
+    ]
 
 
 def _rounded(rate: float | None) -> float | None:
@@ -211,8 +232,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     ages: list[float] = []
     rows: list[CameraStats] = []
     polled_at, polled_mono = time.time(), started
-    minute_marks: list[tuple[float, int]] = []  # (poll time, monotonic; frames analysed) a minute apart
-    poll_marks: list[tuple[float, list[int]]] = []  # (poll time; frames analysed by shard)
+    polls: list[_Poll] = []  # frames analysed by shard at each poll of the measured window
     shards: list[list[CameraSpec]] = []  # each shard's cameras, read when the window starts
     shard_of: dict[str, int] = {}
     while time.monotonic() - started < args.minutes * 60:
@@ -230,9 +250,7 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
         outbox = ray.get(pipeline.dispatcher.stats.remote()).outbox
         if gaps is not None:
             gaps.observe(rows)
-            poll_marks.append((polled_at, _analysed_by_shard(rows, shard_of, len(pipeline.shards))))
-            if polled_mono - minute_marks[-1][0] >= 60:
-                minute_marks.append((polled_mono, _analysed(rows)))
+            polls.append(_Poll(polled_at, polled_mono, _analysed_by_shard(rows, shard_of, len(shards))))
         result.matcher_queue_max = max(result.matcher_queue_max, matcher.face_searches.waiting)
         result.outbox_pending_max = max(result.outbox_pending_max, outbox.pending)
         if at_1min is None and time.monotonic() - started >= 60:
@@ -240,10 +258,9 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
             result.rss_mb_at_1min = round(_memory_mb(_cluster_processes()))
             window_started = polled_mono
             gaps = AnalysisGaps(rows, polled_at)
-            minute_marks.append((window_started, _analysed(rows)))
             shards = ray.get([shard.cameras.remote() for shard in pipeline.shards])
             shard_of = {spec.ref.camera_id: i for i, cameras in enumerate(shards) for spec in cameras}
-            poll_marks.append((polled_at, _analysed_by_shard(rows, shard_of, len(shards))))
+            polls.append(_Poll(polled_at, polled_mono, _analysed_by_shard(rows, shard_of, len(shards))))
     if at_1min is None or gaps is None:
         raise SystemExit("bench scale: --minutes must be more than 1 (the first minute is the warm-up)")
     window_min = (polled_mono - window_started) / 60
@@ -280,14 +297,9 @@ def measure(pipeline: RunningPipeline, result: ScaleResult, args: argparse.Names
     result.gaps_over_60s_by_minute = gaps.long_gaps_by_minute(polled_at)
     result.frames_requested_per_s = round(args.cameras * args.fps, 1)
     result.frames_analysed_per_s = round(sum(per_minute) / 60, 2)
-    minute_marks.append((polled_mono, _analysed(rows)))
-    result.frames_analysed_per_s_by_minute = [
-        round((frames - frames_before) / (at - before), 2)
-        for (before, frames_before), (at, frames) in itertools.pairwise(minute_marks)
-        if at - before >= 30  # a last part-minute shorter than this says little
-    ]
-    fleet_marks = [(at, float(sum(by_shard))) for at, by_shard in poll_marks]
-    shard_marks = [[(at, float(by_shard[i])) for at, by_shard in poll_marks] for i in range(len(shards))]
+    result.frames_analysed_per_s_by_minute = _rates_by_minute(polls)
+    fleet_marks = [(poll.at, float(sum(poll.by_shard))) for poll in polls]
+    shard_marks = [[(poll.at, float(poll.by_shard[i])) for poll in polls] for i in range(len(shards))]
     result.frames_analysed_per_s_slowest_minute = _rounded(slowest_rate(fleet_marks, 60.0))
     result.frames_analysed_per_s_slowest_minute_by_shard = [
         _rounded(slowest_rate(marks, 60.0)) for marks in shard_marks

@@ -41,9 +41,8 @@ def counted_between(marks: Sequence[tuple[float, float]], start: float, end: flo
 
 
 def _total_at(marks: Sequence[tuple[float, float]], at: float) -> float:
-    times = [time for time, _ in marks]
-    i = bisect.bisect_left(times, at)
-    if times[i] == at:
+    i = bisect.bisect_left(marks, at, key=lambda mark: mark[0])
+    if marks[i][0] == at:
         return marks[i][1]
     (t0, v0), (t1, v1) = marks[i - 1], marks[i]
     return v0 + (v1 - v0) * (at - t0) / (t1 - t0)
